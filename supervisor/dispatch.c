@@ -1,0 +1,121 @@
+/*
+ * Messages from workers: one handler per type.  A worker is part of
+ * chatd, so a message it should not send is a bug: logged at error level,
+ * and the channel is ended (the worker is then replaced).
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sup.h"
+
+/* Ends a worker's channel for a protocol violation. */
+static void
+dispatch_violation(struct sup *s, struct child *w, const struct msg *m)
+{
+	log_errorx("worker %u (pid %ld) sent an unexpected %s message; "
+	           "stopping it",
+	    w->slot, (long)w->pid, msg_name(m->type));
+	(void)s;
+	if (m->fd >= 0)
+		close(m->fd);
+	if (!w->killed && kill(w->pid, SIGKILL) == 0)
+		w->killed = 1;
+	channel_pause(w->ch);
+}
+
+/* While any worker's queue is over its high-water mark the supervisor
+ * stops reading chat lines from all workers, which in turn stop reading
+ * their clients: back-pressure from the slowest worker to the senders. */
+void
+dispatch_flow(struct sup *s)
+{
+	int blocked = 0;
+	struct child *c;
+
+	TAILQ_FOREACH(c, &s->children, link)
+	if (c->ch != NULL && channel_blocked(c->ch))
+		blocked = 1;
+	TAILQ_FOREACH(c, &s->children, link)
+	{
+		if (c->ch == NULL || c->killed)
+			continue;
+		if (blocked)
+			channel_pause(c->ch);
+		else
+			channel_resume(c->ch);
+	}
+}
+
+static void
+dispatch_msg(struct channel *ch, struct msg *m, void *arg)
+{
+	struct child *w = arg;
+	struct sup *s = w->sup;
+
+	(void)ch;
+	switch (m->type) {
+	case MSG_HELLO:
+		registry_worker_hello(s, w, &m->u.hello);
+		break;
+	case MSG_CLIENT_GONE:
+		clients_gone(s, w, m->u.id.id);
+		break;
+	case MSG_SAY:
+		fanout_line(s, m->u.line.from, m->tail, m->taillen);
+		break;
+	case MSG_REQUEST:
+		request_from_worker(s, w, &m->u.request);
+		break;
+	case MSG_ACTED:
+		request_acted(s, w, &m->u.acted);
+		break;
+	case MSG_PIPE_ACQUIRE:
+		registry_pipe_acquire(s, w, m);
+		break;
+	case MSG_PIPE_STARTED:
+		registry_pipe_started(s, w, &m->u.pipe);
+		break;
+	case MSG_PIPE_ENDED:
+		registry_pipe_ended(s, w, &m->u.pipe);
+		break;
+	case MSG_DRAINED:
+		shutdown_drained(s, w);
+		break;
+	case MSG_RETIRE:
+		shutdown_retire(s, w);
+		break;
+	default:
+		dispatch_violation(s, w, m);
+		break;
+	}
+}
+
+static void
+dispatch_close(struct channel *ch, const char *why, void *arg)
+{
+	struct child *w = arg;
+
+	(void)ch;
+	if (why != NULL)
+		log_errorx("worker %u (pid %ld): channel failed: %s", w->slot,
+		    (long)w->pid, why);
+	/* EOF: the worker is exiting; its SIGCHLD does the rest. */
+}
+
+static void
+dispatch_unblock(struct channel *ch, void *arg)
+{
+	struct child *w = arg;
+
+	(void)ch;
+	dispatch_flow(w->sup);
+}
+
+const struct channel_ops dispatch_ops = {
+    .on_msg = dispatch_msg,
+    .on_close = dispatch_close,
+    .on_unblock = dispatch_unblock,
+};
