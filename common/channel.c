@@ -121,6 +121,30 @@ channel_closed(const struct channel *ch)
 	return ch->closed;
 }
 
+void
+channel_unsent(
+    struct channel *ch, void (*fn)(const struct msg *m, void *arg), void *arg)
+{
+	const char *why;
+	struct msg m;
+	long used;
+
+	while (ch->closed && ch->off < ch->len) {
+		used =
+		    msg_decode(ch->out + ch->off, ch->len - ch->off, &m, &why);
+		if (used < 0)
+			break; /* cannot happen: we encoded it */
+		if ((m.flags & MSG_F_FD) && ch->fdoff < ch->nfds)
+			m.fd = ch->fds[ch->fdoff++];
+		fn(&m, arg);
+		ch->off += (size_t)used;
+	}
+	for (size_t i = ch->fdoff; i < ch->nfds; i++)
+		close(ch->fds[i]);
+	ch->off = ch->len = 0;
+	ch->fdoff = ch->nfds = 0;
+}
+
 static int
 channel_reserve(struct channel *ch, size_t need)
 {

@@ -68,4 +68,10 @@ void channel_resume(struct channel *ch);
 /* True once on_close has been called. */
 int channel_closed(const struct channel *ch);
 
+/* On a closed channel: hands every message that was never sent to fn, in
+ * order, with its descriptor (fn then owns m->fd), and empties the queue.
+ * The supervisor uses it to give a dead worker's new clients to another. */
+void channel_unsent(
+    struct channel *ch, void (*fn)(const struct msg *m, void *arg), void *arg);
+
 #endif

@@ -178,6 +178,19 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+void
+log_bare(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (log_state.journal)
+		fprintf(stderr, "<%d>", log_prio[level]);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 static void
 log_libevent_cb(int severity, const char *msg)
 {

@@ -43,6 +43,10 @@ void log_errorx(const char *fmt, ...) LOG_PRINTF(1, 2);
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) LOG_NORETURN;
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) LOG_NORETURN;
 
+/* A message exactly as given ("FILE:LINE: what is wrong"), with only the
+ * journal's priority prefix when JOURNAL_STREAM is set. */
+void log_bare(enum log_level level, const char *fmt, ...) LOG_PRINTF(2, 3);
+
 /* Routes libevent's own warnings through this logger. */
 void log_hook_libevent(void);
 

@@ -19,6 +19,13 @@
 #include "log.h"
 #include "peer.h"
 
+/* What the read event is for. */
+enum peer_watch {
+	WATCH_NONE,
+	WATCH_READ, /* reading lines, or discarding while draining */
+	WATCH_PEEK, /* paused: only to notice a reset (see peer_watch) */
+};
+
 enum peer_state {
 	PEER_READING,
 	PEER_DRAINING,
@@ -41,6 +48,7 @@ struct peer {
 	TAILQ_ENTRY(peer) all;  /* on ps->all until gone */
 	unsigned linger_ms;
 	uint64_t last_rx;
+	enum peer_watch watching; /* what rev waits for */
 	unsigned dirty : 1;
 	unsigned wpending : 1; /* wev is added: the socket was full */
 	unsigned paused : 1;
@@ -51,6 +59,7 @@ struct peer {
 static void peer_read_cb(evutil_socket_t fd, short what, void *arg);
 static void peer_write_cb(evutil_socket_t fd, short what, void *arg);
 static void peer_timer_cb(evutil_socket_t fd, short what, void *arg);
+static void peer_peek_cb(evutil_socket_t fd, short what, void *arg);
 static void peer_gone(struct peer *p);
 
 void
@@ -108,6 +117,7 @@ peer_new(struct peer_set *ps, int fd, size_t max_line,
 	p->wev =
 	    event_new(ps->base, fd, EV_WRITE | EV_PERSIST, peer_write_cb, p);
 	p->out = evbuffer_new();
+	p->watching = WATCH_READ;
 	if (p->rev == NULL || p->wev == NULL || p->out == NULL ||
 	    event_add(p->rev, NULL) != 0) {
 		p->fd = -1; /* the caller still owns fd */
@@ -117,6 +127,28 @@ peer_new(struct peer_set *ps, int fd, size_t max_line,
 	ps->count++;
 	TAILQ_INSERT_TAIL(&ps->all, p, all);
 	return p;
+}
+
+/*
+ * What the read event is for.  A paused peer is not read (its input waits
+ * in the kernel: TCP back-pressure) but watched once more, so that a client
+ * that resets its connection while waiting for a reply is noticed at once
+ * (its program killed, its slot freed).  The watch ends at the first sign
+ * of life: libevent reports a reset as readable, never as EV_CLOSED alone,
+ * and a readable socket we do not read would wake the loop forever.
+ */
+static void
+peer_watch(struct peer *p, enum peer_watch what)
+{
+	if (p->watching == what)
+		return;
+	event_del(p->rev);
+	p->watching = what;
+	if (what == WATCH_NONE)
+		return;
+	event_assign(p->rev, p->ps->base, p->fd, EV_READ | EV_PERSIST,
+	    what == WATCH_READ ? peer_read_cb : peer_peek_cb, p);
+	event_add(p->rev, NULL);
 }
 
 static void
@@ -139,6 +171,30 @@ peer_write(struct peer *p, const void *data, size_t len)
 		return;
 	}
 	peer_mark_dirty(p);
+}
+
+void
+peer_send(struct peer *p, const void *data, size_t len)
+{
+	ssize_t n;
+
+	if (p->state != PEER_READING || len == 0)
+		return;
+	if (p->dirty || p->wpending || evbuffer_get_length(p->out) > 0) {
+		peer_write(p, data, len);
+		return;
+	}
+	n = send(p->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		log_debug("peer: send: %s", strerror(errno));
+		peer_cut(p);
+		return;
+	}
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < len)
+		peer_write(p, (const char *)data + n, len - (size_t)n);
 }
 
 void
@@ -288,7 +344,7 @@ peer_after_lines(struct peer *p, int r)
 	}
 	if (r == 1 || p->paused) {
 		p->paused = 1;
-		event_del(p->rev);
+		peer_watch(p, WATCH_PEEK);
 	}
 }
 
@@ -301,7 +357,7 @@ peer_discard(struct peer *p)
 	if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
 		return;
 	p->eof = 1;
-	event_del(p->rev);
+	peer_watch(p, WATCH_NONE);
 	if (n < 0 || p->state == PEER_LINGER)
 		peer_gone(p);
 }
@@ -325,7 +381,7 @@ peer_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (n == 0) {
 		p->eof = 1;
-		event_del(p->rev);
+		peer_watch(p, WATCH_NONE);
 		p->ops->on_eof(p, p->arg);
 		return;
 	}
@@ -378,7 +434,7 @@ peer_final_read(struct peer *p, size_t max)
 	}
 	if (p->state == PEER_READING) {
 		p->paused = 1;
-		event_del(p->rev);
+		peer_watch(p, p->eof ? WATCH_NONE : WATCH_PEEK);
 	}
 }
 
@@ -388,7 +444,25 @@ peer_pause(struct peer *p)
 	if (p->state != PEER_READING || p->paused)
 		return;
 	p->paused = 1;
-	event_del(p->rev);
+	peer_watch(p, WATCH_PEEK);
+}
+
+/* A paused peer's socket woke up: a reset ends the connection; data or
+ * a half-close (FIN) wait for reading to resume. */
+static void
+peer_peek_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+	char c;
+
+	(void)what;
+	if (recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0 || errno == EAGAIN ||
+	    errno == EWOULDBLOCK || errno == EINTR) {
+		peer_watch(p, WATCH_NONE);
+		return;
+	}
+	log_debug("peer: connection reset while paused");
+	peer_cut(p);
 }
 
 void
@@ -399,7 +473,7 @@ peer_resume(struct peer *p)
 	p->paused = 0;
 	peer_after_lines(p, line_reader_resume(&p->lr, peer_line_cb, p));
 	if (p->state == PEER_READING && !p->paused && !p->eof)
-		event_add(p->rev, NULL);
+		peer_watch(p, WATCH_READ);
 }
 
 void
@@ -413,7 +487,7 @@ peer_drain(struct peer *p, const char *last, size_t len, unsigned ms)
 	p->linger_ms = ms < PEER_LINGER_MS ? ms : PEER_LINGER_MS;
 	line_reader_free(&p->lr);
 	if (!p->eof)
-		event_add(p->rev, NULL); /* read and discard from now on */
+		peer_watch(p, WATCH_READ); /* read and discard from now on */
 	peer_arm(p, ms);
 	if (p->state == PEER_DRAINING)
 		peer_mark_dirty(p);
@@ -452,7 +526,7 @@ peer_gone(struct peer *p)
 	if (p->state == PEER_GONE)
 		return;
 	p->state = PEER_GONE;
-	event_del(p->rev);
+	peer_watch(p, WATCH_NONE);
 	event_del(p->wev);
 	if (p->timer != NULL)
 		event_del(p->timer);

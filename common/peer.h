@@ -71,6 +71,10 @@ struct peer *peer_new(struct peer_set *ps, int fd, size_t max_line,
 
 /* Queues bytes (ignored once draining has begun). */
 void peer_write(struct peer *p, const void *data, size_t len);
+/* Writes now, from the caller's memory, when nothing is queued before it;
+ * queues (copies) only what the socket does not take.  The broadcast
+ * path: most clients keep up, so most lines are never copied. */
+void peer_send(struct peer *p, const void *data, size_t len);
 /* Queues the contents of buf, leaving it empty (moves, no copy). */
 void peer_write_buffer(struct peer *p, struct evbuffer *buf);
 size_t peer_outlen(const struct peer *p);

@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	control_resume(arg);
 	accept_resume(arg);
 }
 
@@ -86,15 +88,16 @@ accept_stop(struct sup *s)
 void
 accept_capacity(struct sup *s)
 {
-	if (s->accepting || s->state != SUP_RUNNING ||
-	    !evtimer_pending(s->accept_retry, NULL))
+	if (s->accept_retry == NULL || !evtimer_pending(s->accept_retry, NULL))
 		return;
 	evtimer_del(s->accept_retry);
+	control_resume(s);
 	accept_resume(s);
 }
 
-/* EMFILE/ENFILE: stop accepting for a while instead of spinning. */
-static void
+/* EMFILE/ENFILE: stop accepting (chat and control) for a while instead
+ * of spinning. */
+void
 accept_exhausted(struct sup *s)
 {
 	struct timeval tv = clock_tv(ACCEPT_RETRY_MS);
@@ -105,37 +108,87 @@ accept_exhausted(struct sup *s)
 		    ACCEPT_RETRY_MS);
 	s->emfile_logged = 1;
 	accept_pause(s);
+	control_pause(s);
 	evtimer_add(s->accept_retry, &tv);
+}
+
+void
+accept_handoff(struct sup *s, struct sup_client *c, int fd)
+{
+	struct child *w = registry_least_loaded(s);
+	struct msg_client mc;
+	struct parked *pk;
+
+	if (w == NULL) {
+		pk = calloc(1, sizeof(*pk));
+		if (pk == NULL) {
+			close(fd);
+			clients_forget(s, c->id);
+			return;
+		}
+		pk->fd = fd;
+		pk->id = c->id;
+		c->worker = 0; /* no worker's: not forgotten when one dies */
+		TAILQ_INSERT_TAIL(&s->parked, pk, link);
+		return;
+	}
+	memset(&mc, 0, sizeof(mc));
+	mc.id = c->id;
+	memcpy(mc.addr, c->addr, sizeof(mc.addr));
+	c->worker = w->slot;
+	w->nclients++;
+	if (channel_put(w->ch, MSG_CLIENT_ADD, &mc, NULL, 0, fd) != 0)
+		clients_gone(s, w, c->id);
+}
+
+void
+accept_unpark(struct sup *s)
+{
+	struct parked *pk;
+	struct sup_client *c;
+
+	while (registry_least_loaded(s) != NULL &&
+	    (pk = TAILQ_FIRST(&s->parked)) != NULL) {
+		TAILQ_REMOVE(&s->parked, pk, link);
+		c = clients_find(s, pk->id);
+		if (c != NULL)
+			accept_handoff(s, c, pk->fd);
+		else
+			close(pk->fd);
+		free(pk);
+	}
+}
+
+void
+accept_free(struct sup *s)
+{
+	struct parked *pk;
+
+	while ((pk = TAILQ_FIRST(&s->parked)) != NULL) {
+		TAILQ_REMOVE(&s->parked, pk, link);
+		close(pk->fd);
+		free(pk);
+	}
 }
 
 /* Gives one accepted connection an id and a worker, or refuses it. */
 static void
 accept_one(struct sup *s, int fd, const struct sockaddr *sa)
 {
-	struct msg_client mc;
 	struct sup_client *c;
-	struct child *w;
+	char addr[MSG_ADDR_MAX];
 
 	if (s->clients.count >= s->conf.max_clients) {
 		control_refuse(s, fd, "-ERR server full\n");
 		return;
 	}
-	w = registry_least_loaded(s);
-	if (w == NULL) {
-		control_refuse(s, fd, "-ERR server busy, try again\n");
-		return;
-	}
-	memset(&mc, 0, sizeof(mc));
-	addr_format(sa, mc.addr, sizeof(mc.addr));
-	c = clients_add(s, w->slot, mc.addr);
+	addr_format(sa, addr, sizeof(addr));
+	c = clients_add(s, 0, addr);
 	if (c == NULL) {
 		close(fd);
 		return;
 	}
-	mc.id = c->id;
-	w->nclients++;
-	if (channel_put(w->ch, MSG_CLIENT_ADD, &mc, NULL, 0, fd) != 0)
-		clients_gone(s, w, c->id);
+	accept_handoff(s, c, fd);
 }
 
 static void
@@ -147,6 +200,12 @@ accept_cb(evutil_socket_t lfd, short what, void *arg)
 	int fd;
 
 	(void)what;
+	if (registry_least_loaded(l->sup) == NULL) {
+		/* No worker serves right now (one is restarting): leave the
+		 * connections in the backlog until one says hello. */
+		accept_pause(l->sup);
+		return;
+	}
 	for (int i = 0; i < ACCEPT_BATCH && l->sup->accepting; i++) {
 		len = sizeof(ss);
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len,

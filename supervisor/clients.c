@@ -55,6 +55,13 @@ clients_gone(struct sup *s, struct child *w, uint64_t id)
 	accept_capacity(s);
 }
 
+/* A client that never reached a worker. */
+void
+clients_forget(struct sup *s, uint64_t id)
+{
+	free(idmap_remove(&s->clients, id));
+}
+
 /* A worker died: its clients are disconnected and forgotten. */
 void
 clients_forget_worker(struct sup *s, unsigned slot)

@@ -119,6 +119,21 @@ control_attach(struct sup *s)
 }
 
 void
+control_pause(struct sup *s)
+{
+	if (s->ctl_ev != NULL)
+		event_del(s->ctl_ev);
+}
+
+void
+control_resume(struct sup *s)
+{
+	if (s->ctl_ev != NULL && s->ctl_fd >= 0 &&
+	    !event_pending(s->ctl_ev, EV_READ, NULL))
+		event_add(s->ctl_ev, NULL);
+}
+
+void
 control_close(struct sup *s)
 {
 	IDMAP_FOREACH(&s->ctls, i)
@@ -393,6 +408,10 @@ control_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0) {
 		control_serve(s, fd);
+		return;
+	}
+	if (errno == EMFILE || errno == ENFILE) {
+		accept_exhausted(s);
 		return;
 	}
 	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&

@@ -93,16 +93,41 @@ dispatch_msg(struct channel *ch, struct msg *m, void *arg)
 	}
 }
 
+/* A connection handed to a worker that died before taking it goes to
+ * another worker (or waits for one); other unsent messages are moot. */
+static void
+dispatch_reroute(const struct msg *m, void *arg)
+{
+	struct child *w = arg;
+	struct sup_client *c;
+
+	if (m->type != MSG_CLIENT_ADD) {
+		if (m->fd >= 0)
+			close(m->fd);
+		return;
+	}
+	c = clients_find(w->sup, m->u.client.id);
+	if (m->fd < 0 || c == NULL) {
+		if (m->fd >= 0)
+			close(m->fd);
+		return;
+	}
+	if (w->nclients > 0)
+		w->nclients--;
+	accept_handoff(w->sup, c, m->fd);
+}
+
 static void
 dispatch_close(struct channel *ch, const char *why, void *arg)
 {
 	struct child *w = arg;
 
-	(void)ch;
 	if (why != NULL)
 		log_errorx("worker %u (pid %ld): channel failed: %s", w->slot,
 		    (long)w->pid, why);
-	/* EOF: the worker is exiting; its SIGCHLD does the rest. */
+	/* The worker is gone or going; its SIGCHLD does the rest.  It gets
+	 * no new client from now on (registry_least_loaded). */
+	channel_unsent(ch, dispatch_reroute, w);
 }
 
 static void

@@ -21,7 +21,7 @@ fanout_line(struct sup *s, uint64_t from, const char *text, size_t len)
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		w = s->slots[i].child;
 		if (w == NULL || w->ch == NULL || w->finished ||
-		    w->state == CHILD_STARTING)
+		    w->state == CHILD_STARTING || channel_closed(w->ch))
 			continue;
 		if (channel_put(w->ch, MSG_DELIVER, &ml, text, len, -1) != 0)
 			log_warnx(

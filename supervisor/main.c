@@ -166,7 +166,7 @@ main_config(struct sup *s)
 	if ((path != NULL &&
 	        conf_load(&s->conf, path, err, sizeof(err)) != 0) ||
 	    sup_overrides(s, &s->conf, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
+		log_bare(LOG_ERROR, "%s", err);
 		exit(EX_CONFIG_STATUS);
 	}
 }
@@ -252,6 +252,7 @@ main_free(struct sup *s)
 
 	control_close(s);
 	listen_close(s);
+	accept_free(s);
 	registry_free(s);
 	request_free(s);
 	clients_free(s);
@@ -307,6 +308,7 @@ main(int argc, char **argv)
 	s->nworkers = main_workers(&s->conf);
 	TAILQ_INIT(&s->children);
 	TAILQ_INIT(&s->pendings);
+	TAILQ_INIT(&s->parked);
 	idmap_init(&s->clients);
 	idmap_init(&s->ctls);
 	s->ctl_fd = -1;

@@ -275,7 +275,8 @@ registry_least_loaded(struct sup *s)
 
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		w = s->slots[i].child;
-		if (w == NULL || w->state != CHILD_SERVING || w->killed)
+		if (w == NULL || w->state != CHILD_SERVING || w->killed ||
+		    channel_closed(w->ch))
 			continue;
 		if (best == NULL || w->nclients < best->nclients)
 			best = w;
@@ -332,7 +333,9 @@ registry_worker_hello(struct sup *s, struct child *w, const struct msg_hello *h)
 		if (accept_start(s) != 0)
 			fatalx("cannot watch the listeners");
 		notify_ready(s);
-	} else if (s->state == SUP_RUNNING) {
+	}
+	if (s->state == SUP_RUNNING) {
+		accept_unpark(s);
 		accept_resume(s);
 	}
 }

@@ -36,21 +36,16 @@ shutdown_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	registry_kill_all(s, SIGKILL);
 }
 
-/* Milliseconds left before the deadline, for the workers' goodbyes. */
+/* Milliseconds left before the deadline, for the workers' goodbyes,
+ * minus a margin for them to exit and be reaped in time. */
 static uint32_t
-shutdown_left(struct sup *s)
+shutdown_left(const struct sup *s)
 {
-	struct timeval tv, now;
-	uint64_t left;
+	uint64_t now = clock_ms(), left;
 
-	if (s->deadline == NULL || evtimer_pending(s->deadline, &tv) == 0)
-		return 0;
-	event_base_gettimeofday_cached(s->base, &now);
-	if (timercmp(&tv, &now, <))
-		return 0;
-	left = (uint64_t)(tv.tv_sec - now.tv_sec) * 1000u +
-	    (uint64_t)(tv.tv_usec - now.tv_usec) / 1000;
-	/* Leave the workers a margin to exit and be reaped in time. */
+	if (now >= s->deadline_ms)
+		return 1;
+	left = s->deadline_ms - now;
 	return left > 200 ? (uint32_t)(left - left / 10) : (uint32_t)left;
 }
 
@@ -100,6 +95,7 @@ shutdown_begin(struct sup *s, const char *why)
 	accept_stop(s);
 	listen_close(s); /* new connections are refused, not queued */
 	notify_send(s, "STOPPING=1");
+	s->deadline_ms = clock_ms() + s->conf.shutdown_ms;
 	s->deadline = evtimer_new(s->base, shutdown_deadline_cb, s);
 	if (s->deadline == NULL || evtimer_add(s->deadline, &tv) != 0)
 		fatalx("cannot arm the shutdown timer");

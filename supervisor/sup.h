@@ -113,6 +113,14 @@ struct pending {
 	TAILQ_ENTRY(pending) link;
 };
 
+/* A connection accepted but not handed over yet: its worker died before
+ * taking it, and no other could take it at once. */
+struct parked {
+	int fd;
+	uint64_t id;
+	TAILQ_ENTRY(parked) link;
+};
+
 struct ctl_conn;
 
 enum sup_state {
@@ -147,6 +155,7 @@ struct sup {
 	int activated;              /* listeners came from systemd */
 	struct event *accept_retry; /* after EMFILE */
 	int emfile_logged;
+	TAILQ_HEAD(, parked) parked;
 
 	struct slot slots[CONF_WORKERS_MAX];
 	unsigned nworkers;
@@ -167,7 +176,8 @@ struct sup {
 	uint64_t last_ctl;
 
 	struct event *sig_int, *sig_term, *sig_hup, *sig_chld;
-	struct event *deadline;
+	struct event *deadline; /* shutdown_timeout */
+	uint64_t deadline_ms;
 	struct event *watchdog;
 	int notify_fd;
 	char notify_path[108];
@@ -188,8 +198,16 @@ int accept_start(struct sup *s);
 void accept_pause(struct sup *s);
 void accept_resume(struct sup *s);
 void accept_stop(struct sup *s);
+/* Out of descriptors: stop accepting anything for a while. */
+void accept_exhausted(struct sup *s);
 /* A client left: capacity for the accept paused by EMFILE/ENFILE. */
 void accept_capacity(struct sup *s);
+/* Gives client c (descriptor fd) to the least-loaded serving worker, or
+ * parks it until one serves. */
+void accept_handoff(struct sup *s, struct sup_client *c, int fd);
+/* A worker serves: hand it the parked clients. */
+void accept_unpark(struct sup *s);
+void accept_free(struct sup *s);
 
 /* registry.c */
 int registry_start(struct sup *s);
@@ -219,6 +237,7 @@ void dispatch_flow(struct sup *s);
 struct sup_client *clients_add(
     struct sup *s, unsigned worker, const char *addr);
 void clients_gone(struct sup *s, struct child *w, uint64_t id);
+void clients_forget(struct sup *s, uint64_t id);
 void clients_forget_worker(struct sup *s, unsigned slot);
 struct sup_client *clients_find(struct sup *s, uint64_t id);
 void clients_free(struct sup *s);
@@ -246,6 +265,8 @@ int control_attach(struct sup *s);
 void control_close(struct sup *s);
 void control_reply(struct sup *s, uint64_t ctl_id, struct evbuffer *text);
 void control_refuse(struct sup *s, int fd, const char *line);
+void control_pause(struct sup *s);
+void control_resume(struct sup *s);
 
 /* shutdown.c */
 void shutdown_begin(struct sup *s, const char *why);

@@ -2,8 +2,9 @@
  * Chat lines from the supervisor to this worker's clients.
  *
  * Lines arriving together are formatted once, into one batch ("ID TEXT\n"
- * each), and the batch is given to every client with a single append; the
- * clients' sockets are then written once per loop iteration (peer.h).  A
+ * each), and the batch is written to every client's socket straight from
+ * that memory, once per loop iteration; only what a socket does not take
+ * is copied into that client's queue (peer_send).  A
  * client whose unread output would pass max_output is a slow consumer: it
  * gets "* slow" if that still fits and is disconnected, so it never holds
  * the others back and its memory stays bounded.
@@ -90,6 +91,6 @@ deliver_commit(struct worker *w)
 		if (peer_outlen(c->p) + len > w->conf.max_output)
 			deliver_slow(w, c);
 		else
-			client_write(c, w->batch, len);
+			peer_send(c->p, w->batch, len);
 	}
 }

@@ -3,8 +3,9 @@
  * TEXT and a newline on its standard input, and reply with its output.
  *
  * The supervisor first grants a place (max_running counts the whole
- * server).  The program is started with posix_spawn - no shell, TEXT
- * never in argv - in its own process group, with fds 0-2 only (stderr is
+ * server).  The program is started by fork and execve (see pipe_exec for
+ * why not posix_spawn) - no shell, TEXT never in argv - in its own process
+ * group, with fds 0-2 only (stderr is
  * /dev/null), an empty signal mask, default signal dispositions and a
  * minimal environment.  Its exit (SIGCHLD, reaped by pipe_reap) and EOF
  * on its output are two events; the reply goes when both have happened.
@@ -18,10 +19,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -267,36 +268,84 @@ pipe_fds(int in[2], int out[2])
 	return 0;
 }
 
-/* posix_spawn()s prog with stdin from in_r and stdout to out_w. */
-static int
-pipe_exec(const struct conf_program *prog, int in_r, int out_w, pid_t *pid)
+/*
+ * The child side of pipe_exec: only async-signal-safe calls until execve.
+ * Every disposition goes back to SIG_DFL and the mask is emptied with the
+ * raw system calls, because the C library's wrappers refuse its own two
+ * internal signals, and glibc's posix_spawn leaves exactly those ignored
+ * in the new program (glibc 2.36) - a program is owed the defaults.
+ */
+static void
+pipe_child(const struct conf_program *prog, int in_r, int out_w, int status)
 {
 	static char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	static char lang[] = "LC_ALL=C.UTF-8";
 	char *const env[] = {path, lang, NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int r;
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} dfl = {SIG_DFL, 0, NULL, 0};
+	uint64_t none = 0;
+	int e, null;
 
-	sigemptyset(&none);
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, 8);
+	(void)setpgid(0, 0);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || null < 0 ||
+	    dup2(null, 2) < 0 || close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+		goto fail;
+	(void)syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, 8);
+	execve(prog->argv[0], prog->argv, env);
+fail:
+	e = errno;
+	if (write(status, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/*
+ * Starts prog with stdin from in_r and stdout to out_w, in its own process
+ * group, with fds 0-2 only, default dispositions, an empty signal mask and
+ * a minimal environment.  Signals stay blocked across fork() so that no
+ * handler of ours runs in the child.  A close-on-exec pipe tells whether
+ * execve worked.  Returns 0 or an errno value.
+ */
+static int
+pipe_exec(const struct conf_program *prog, int in_r, int out_w, pid_t *pid)
+{
+	sigset_t all, old;
+	int status[2], e = 0;
+	ssize_t n;
+
+	if (pipe2(status, O_CLOEXEC) != 0)
+		return errno;
 	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in_r, 0);
-	posix_spawn_file_actions_adddup2(&fa, out_w, 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr,
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-	        POSIX_SPAWN_SETPGROUP);
-	r = posix_spawn(pid, prog->argv[0], &fa, &attr, prog->argv, env);
-	posix_spawnattr_destroy(&attr);
-	posix_spawn_file_actions_destroy(&fa);
-	return r;
+	sigprocmask(SIG_SETMASK, &all, &old);
+	*pid = fork();
+	if (*pid == 0)
+		pipe_child(prog, in_r, out_w, status[1]);
+	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(status[1]);
+	if (*pid < 0) {
+		close(status[0]);
+		*pid = 0;
+		return e;
+	}
+	(void)setpgid(*pid, *pid); /* no window where killpg misses it */
+	do
+		n = read(status[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(status[0]);
+	if (n != (ssize_t)sizeof(e))
+		return 0;             /* EOF: execve closed the pipe */
+	(void)waitpid(*pid, NULL, 0); /* it has _exit()ed already */
+	*pid = 0;
+	return e;
 }
 
 /* Starts the program and its events; 0, or an errno value. */
@@ -409,6 +458,9 @@ pipe_finish(struct pipe_run *p)
 
 	if (!p->exited || !p->eof)
 		return;
+	/* The slot is released before the requester may send its next
+	 * command, so a /ps right after the reply no longer lists it. */
+	pipe_release(p);
 	if (p->failed) {
 		snprintf(err, sizeof(err), "-ERR cannot run %s\n", p->name);
 		pipe_answer_line(p, err);
@@ -418,7 +470,6 @@ pipe_finish(struct pipe_run *p)
 	} else {
 		pipe_reply_ok(p);
 	}
-	pipe_release(p);
 	pipe_free(p);
 }
 

@@ -308,13 +308,16 @@ worker_free(struct worker *w)
 	libevent_global_shutdown();
 }
 
-/* Once per loop iteration: chat lines to clients, then every write. */
+/* Once per loop iteration: chat lines to clients, then every write - the
+ * supervisor's first, so that whatever a client learns from us, the
+ * supervisor has been told before (a /ps right after a /pipe reply does
+ * not list the program). */
 static void
 worker_flush(struct worker *w)
 {
 	deliver_commit(w);
-	peer_set_flush(&w->peers);
 	channel_flush(w->ch);
+	peer_set_flush(&w->peers);
 }
 
 int
