@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -33,12 +34,28 @@ static const char *const log_names[] = {
 /* sd-daemon(3) priorities: debug 7, info 6, notice 5, warning 4, err 3. */
 static const int log_prio[] = {7, 6, 5, 4, 3, 2};
 
+/* systemd.exec(5): JOURNAL_STREAM is "DEVICE:INODE" of the stream that
+ * stderr was connected to; it counts only if stderr is still that one. */
+static int
+log_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *role, enum log_level level)
 {
 	log_set_role(role);
 	log_state.level = level;
-	log_state.journal = getenv("JOURNAL_STREAM") != NULL;
+	log_state.journal = log_is_journal();
 }
 
 void

@@ -175,8 +175,8 @@ accept_free(struct sup *s)
 static void
 accept_one(struct sup *s, int fd, const struct sockaddr *sa)
 {
+	char addr[MSG_ADDR_MAX] = {0}; /* travels whole in MSG_CLIENT_ADD */
 	struct sup_client *c;
-	char addr[MSG_ADDR_MAX];
 
 	if (s->clients.count >= s->conf.max_clients) {
 		control_refuse(s, fd, "-ERR server full\n");

@@ -123,13 +123,14 @@ listen_open(struct sup *s)
 		log_errorx("socket activation: bad LISTEN_FDS");
 		return -1;
 	}
-	if (n > 0)
-		return listen_take(s, n);
-	for (size_t i = 0; i < s->conf.nlisten; i++)
+	if (n > 0 && listen_take(s, n) != 0)
+		return -1;
+	for (size_t i = 0; n == 0 && i < s->conf.nlisten; i++)
 		if (listen_bind(s, &s->conf.listen[i]) != 0)
 			return -1;
 	for (size_t i = 0; i < s->nlisteners; i++)
-		log_info("listening on %s", s->listeners[i].text);
+		log_info("listening on %s%s", s->listeners[i].text,
+		    s->activated ? " (socket activation)" : "");
 	return 0;
 }
 

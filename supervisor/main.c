@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -270,6 +271,32 @@ main_free(struct sup *s)
 	conf_free(&s->conf);
 }
 
+/* Raises the descriptor limit to its hard maximum (workers inherit it)
+ * and says so if max_clients cannot fit under it anyway. */
+static void
+main_rlimit(const struct sup *s)
+{
+	struct rlimit rl;
+	uint64_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("setrlimit(RLIMIT_NOFILE)");
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return;
+	room =
+	    (uint64_t)s->nworkers * (rl.rlim_cur > 64 ? rl.rlim_cur - 64 : 0);
+	if (room < s->conf.max_clients)
+		log_warnx("max_clients is %u, but %u workers with %llu "
+		          "descriptors each hold about %llu clients",
+		    s->conf.max_clients, s->nworkers,
+		    (unsigned long long)rl.rlim_cur, (unsigned long long)room);
+}
+
 static void
 main_exe(struct sup *s)
 {
@@ -306,6 +333,7 @@ main(int argc, char **argv)
 		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
 	s->started_ms = clock_ms();
 	s->nworkers = main_workers(&s->conf);
+	main_rlimit(s);
 	TAILQ_INIT(&s->children);
 	TAILQ_INIT(&s->pendings);
 	TAILQ_INIT(&s->parked);
