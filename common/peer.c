@@ -485,7 +485,8 @@ peer_drain(struct peer *p, const char *last, size_t len, unsigned ms)
 		log_debug("peer: no memory for the last line");
 	p->state = PEER_DRAINING;
 	p->linger_ms = ms < PEER_LINGER_MS ? ms : PEER_LINGER_MS;
-	line_reader_free(&p->lr);
+	/* The line reader is not freed here: we may be inside one of its
+	 * callbacks.  peer_after_lines (or the final free) drops it. */
 	if (!p->eof)
 		peer_watch(p, WATCH_READ); /* read and discard from now on */
 	peer_arm(p, ms);

@@ -99,6 +99,20 @@ class QuitTest(ChatdTestCase):
         self.assertEqual(lines[:1], ["* bye"], "transcript %r" % lines[:5])
         self.assertEqual(lines, ["* bye"], "lines after * bye")
 
+    def test_quit_queued_behind_a_command_still_says_bye(self):
+        """Lines that wait behind a command's reply run in order when it
+        arrives: '/who', '/quit', 'hello' in one packet give the /who reply,
+        then '* bye' and a clean close, and 'hello' is never broadcast."""
+        srv = self.start_server()
+        a, b = srv.connect(), srv.connect()
+        a.send(b"/who\n/quit\nhello\n")
+        first, rows = a.read_multiline()
+        self.assertTrue(first.startswith("+OK"), first)
+        self.assertEqual(a.read_to_eof(), ["* bye"])
+        self.assertFalse(a.reset, "connection reset instead of closed")
+        b.say("marker")
+        b.expect_chat(b, "marker")
+
 
 class UnknownCommandTest(ChatdTestCase):
 
