@@ -28,7 +28,11 @@ struct channel {
 	int *fds; /* queued descriptors, FIFO: fds[fdoff..nfds) */
 	size_t fdoff, nfds, fdcap;
 
-	uint8_t *in; /* one received packet */
+	uint8_t *in; /* one received packet: in[in_off..in_len) is not */
+	size_t in_off, in_len;   /* delivered yet (paused inside it) */
+	int in_fds[MSG_FDS_MAX]; /* its descriptors: in_fds[in_fdi..in_nfd) */
+	size_t in_fdi, in_nfd;
+	int in_ctrunc;
 
 	int busy;   /* depth of callbacks running on this channel */
 	int doomed; /* channel_free was called while busy */
@@ -81,6 +85,8 @@ channel_destroy(struct channel *ch)
 		event_free(ch->wev);
 	for (size_t i = ch->fdoff; i < ch->nfds; i++)
 		close(ch->fds[i]);
+	for (size_t i = ch->in_fdi; i < ch->in_nfd; i++)
+		close(ch->in_fds[i]);
 	if (ch->fd >= 0)
 		close(ch->fd);
 	free(ch->fds);
@@ -372,37 +378,40 @@ channel_close_fds(const int *fds, size_t from, size_t n)
 		close(fds[i]);
 }
 
-/* Delivers the messages of one packet; 0 fine, -1 the channel ended. */
+/* Delivers the held packet's messages until it ends or the channel is
+ * paused (the rest is delivered by channel_resume).  0 fine, -1 ended. */
 static int
-channel_dispatch(struct channel *ch, size_t n, int *fds, size_t nfd, int ctrunc)
+channel_dispatch(struct channel *ch)
 {
-	size_t off = 0, fdi = 0;
 	const char *why = NULL;
 	struct msg m;
 	long used;
 
-	while (off < n) {
-		used = msg_decode(ch->in + off, n - off, &m, &why);
+	while (ch->in_off < ch->in_len && !ch->paused) {
+		used = msg_decode(
+		    ch->in + ch->in_off, ch->in_len - ch->in_off, &m, &why);
 		if (used < 0)
 			break;
 		if (m.flags & MSG_F_FD) {
-			if (fdi < nfd)
-				m.fd = fds[fdi++];
-			else if (!ctrunc) {
+			if (ch->in_fdi < ch->in_nfd)
+				m.fd = ch->in_fds[ch->in_fdi++];
+			else if (!ch->in_ctrunc) {
 				why = "descriptor missing";
 				break;
 			}
 		}
+		ch->in_off += (size_t)used;
 		ch->ops->on_msg(ch, &m, ch->arg);
-		if (ch->closed || ch->doomed) {
-			channel_close_fds(fds, fdi, nfd);
+		if (ch->closed || ch->doomed)
 			return -1;
-		}
-		off += (size_t)used;
 	}
-	if (why == NULL && fdi < nfd)
+	if (why == NULL && ch->in_off < ch->in_len)
+		return 0; /* paused */
+	if (why == NULL && ch->in_fdi < ch->in_nfd)
 		why = "stray descriptor";
-	channel_close_fds(fds, fdi, nfd);
+	channel_close_fds(ch->in_fds, ch->in_fdi, ch->in_nfd);
+	ch->in_fdi = ch->in_nfd = 0;
+	ch->in_off = ch->in_len = 0;
 	if (why != NULL) {
 		log_errorx("channel: malformed packet: %s", why);
 		channel_fail(ch, why);
@@ -418,7 +427,6 @@ channel_recv_one(struct channel *ch)
 	union channel_cmsg cbuf;
 	struct iovec iov = {ch->in, MSG_PACKET_MAX};
 	struct msghdr mh;
-	int fds[MSG_FDS_MAX];
 	size_t nfd;
 	ssize_t n;
 
@@ -439,19 +447,21 @@ channel_recv_one(struct channel *ch)
 		channel_fail(ch, NULL);
 		return -1;
 	}
-	nfd = channel_take_fds(&mh, fds);
+	nfd = channel_take_fds(&mh, ch->in_fds);
 	if (mh.msg_flags & MSG_TRUNC) {
-		channel_close_fds(fds, 0, nfd);
+		channel_close_fds(ch->in_fds, 0, nfd);
 		log_errorx("channel: packet truncated");
 		channel_fail(ch, "packet truncated");
 		return -1;
 	}
 	if (mh.msg_flags & MSG_CTRUNC)
 		log_warnx("channel: descriptors lost in transit (MSG_CTRUNC)");
-	return channel_dispatch(ch, (size_t)n, fds, nfd,
-	           (mh.msg_flags & MSG_CTRUNC) != 0) < 0
-	    ? -1
-	    : 1;
+	ch->in_off = 0;
+	ch->in_len = (size_t)n;
+	ch->in_fdi = 0;
+	ch->in_nfd = nfd;
+	ch->in_ctrunc = (mh.msg_flags & MSG_CTRUNC) != 0;
+	return channel_dispatch(ch) < 0 ? -1 : 1;
 }
 
 static void
@@ -488,5 +498,16 @@ channel_resume(struct channel *ch)
 	if (!ch->paused || ch->closed || ch->doomed)
 		return;
 	ch->paused = 0;
+	if (ch->in_off < ch->in_len) { /* the rest of the held packet */
+		ch->busy++;
+		channel_dispatch(ch);
+		ch->busy--;
+		if (ch->doomed && ch->busy == 0) {
+			channel_destroy(ch);
+			return;
+		}
+		if (ch->paused || ch->closed)
+			return;
+	}
 	event_add(ch->rev, NULL);
 }
