@@ -44,6 +44,7 @@ const struct msg_info msg_table[MSG_TYPE_MAX] = {
     [MSG_DRAINED] = {"drained", 0, 0, 0, NULL},
     [MSG_FINISH] = {"finish", FIX(msg_finish), 0, 0, NULL},
     [MSG_RETIRE] = {"retire", 0, 0, 0, NULL},
+    [MSG_CONFIGURED] = {"configured", FIX(msg_configured), 0, 0, NULL},
 };
 
 const char *

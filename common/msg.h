@@ -63,6 +63,7 @@ enum msg_type {
 	MSG_DRAINED,      /* w->s  (none): everything held has been sent */
 	MSG_FINISH,       /* s->w  msg_finish: say goodbye, close, exit */
 	MSG_RETIRE,       /* w->s  (none): I got SIGTERM, drain me */
+	MSG_CONFIGURED,   /* w->s  msg_configured: this MSG_CONFIG is in force */
 	MSG_TYPE_MAX
 };
 
@@ -84,6 +85,13 @@ struct msg_config {
 	uint32_t pipe_timeout_ms;
 	uint32_t log_level;
 	uint32_t nprograms;
+	uint32_t generation; /* answered by MSG_CONFIGURED */
+	uint32_t pad;
+};
+
+struct msg_configured {
+	uint32_t generation;
+	uint32_t pad;
 };
 
 struct msg_client {
@@ -163,7 +171,8 @@ struct msg_finish {
 
 static_assert(sizeof(struct msg_hdr) == 8, "msg_hdr has padding");
 static_assert(sizeof(struct msg_hello) == 16, "msg_hello has padding");
-static_assert(sizeof(struct msg_config) == 40, "msg_config has padding");
+static_assert(sizeof(struct msg_config) == 48, "msg_config has padding");
+static_assert(sizeof(struct msg_configured) == 8, "msg_configured padding");
 static_assert(sizeof(struct msg_client) == 72, "msg_client has padding");
 static_assert(sizeof(struct msg_request) == 32, "msg_request has padding");
 static_assert(sizeof(struct msg_reply) == 24, "msg_reply has padding");
@@ -181,6 +190,7 @@ struct msg {
 	union {
 		struct msg_hello hello;
 		struct msg_config config;
+		struct msg_configured configured;
 		struct msg_client client;
 		struct msg_id id;
 		struct msg_line line;

@@ -68,8 +68,7 @@ clients_forget_worker(struct sup *s, unsigned slot)
 {
 	size_t n = 0;
 
-	IDMAP_FOREACH(&s->clients, i)
-	{
+	IDMAP_FOREACH (&s->clients, i) {
 		struct sup_client *c = s->clients.slots[i].obj;
 		if (c->worker != slot)
 			continue;
@@ -86,7 +85,7 @@ clients_forget_worker(struct sup *s, unsigned slot)
 void
 clients_free(struct sup *s)
 {
-	IDMAP_FOREACH(&s->clients, i)
-	free(s->clients.slots[i].obj);
+	IDMAP_FOREACH (&s->clients, i)
+		free(s->clients.slots[i].obj);
 	idmap_free(&s->clients);
 }

@@ -35,6 +35,7 @@ struct ctl_conn {
 	struct sup *sup;
 	unsigned waiting : 1; /* a routed command has not been answered */
 	unsigned eof : 1;
+	char reload[128]; /* the /reload reply, sent once it is in force */
 };
 
 static void control_accept_cb(evutil_socket_t fd, short what, void *arg);
@@ -136,8 +137,7 @@ control_resume(struct sup *s)
 void
 control_close(struct sup *s)
 {
-	IDMAP_FOREACH(&s->ctls, i)
-	{
+	IDMAP_FOREACH (&s->ctls, i) {
 		struct ctl_conn *c = s->ctls.slots[i].obj;
 		peer_cut(c->p); /* on_gone frees c */
 	}
@@ -244,7 +244,6 @@ static int
 control_command(struct sup *s, struct ctl_conn *c, const struct command *cmd)
 {
 	struct origin o = {0, 0, 0, c->id};
-	struct evbuffer *b;
 
 	switch (cmd->id) {
 	case CMD_HELP:
@@ -270,12 +269,13 @@ control_command(struct sup *s, struct ctl_conn *c, const struct command *cmd)
 		control_status(s, c);
 		return 0;
 	case CMD_RELOAD:
-		if ((b = evbuffer_new()) != NULL) {
-			reload_run(s, b);
-			peer_write_buffer(c->p, b);
-			evbuffer_free(b);
+		c->waiting = 1;
+		if (reload_run(s, c->reload, sizeof(c->reload)) < 0) {
+			c->waiting = 0;
+			peer_write(c->p, c->reload, strlen(c->reload));
+			c->reload[0] = '\0';
 		}
-		return 0;
+		return c->waiting; /* reload_run may have answered at once */
 	case CMD_SHUTDOWN:
 		peer_write(c->p, "+OK shutting down\n", 18);
 		shutdown_begin(s, "/shutdown on the control socket");
@@ -345,6 +345,22 @@ static const struct peer_ops control_ops = {
     .on_eof = control_eof,
     .on_gone = control_gone,
 };
+
+void
+control_reloaded(struct sup *s)
+{
+	struct evbuffer *b;
+
+	IDMAP_FOREACH (&s->ctls, i) {
+		struct ctl_conn *c = s->ctls.slots[i].obj;
+		if (c->reload[0] == '\0' || (b = evbuffer_new()) == NULL)
+			continue;
+		evbuffer_add(b, c->reload, strlen(c->reload));
+		c->reload[0] = '\0';
+		control_reply(s, c->id, b);
+		evbuffer_free(b);
+	}
+}
 
 void
 control_reply(struct sup *s, uint64_t id, struct evbuffer *text)

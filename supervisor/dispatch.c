@@ -35,11 +35,10 @@ dispatch_flow(struct sup *s)
 	int blocked = 0;
 	struct child *c;
 
-	TAILQ_FOREACH(c, &s->children, link)
-	if (c->ch != NULL && channel_blocked(c->ch))
-		blocked = 1;
-	TAILQ_FOREACH(c, &s->children, link)
-	{
+	TAILQ_FOREACH (c, &s->children, link)
+		if (c->ch != NULL && channel_blocked(c->ch))
+			blocked = 1;
+	TAILQ_FOREACH (c, &s->children, link) {
 		if (c->ch == NULL || c->killed)
 			continue;
 		if (blocked)
@@ -86,6 +85,9 @@ dispatch_msg(struct channel *ch, struct msg *m, void *arg)
 		break;
 	case MSG_RETIRE:
 		shutdown_retire(s, w);
+		break;
+	case MSG_CONFIGURED:
+		reload_configured(s, w, m->u.configured.generation);
 		break;
 	default:
 		dispatch_violation(s, w, m);

@@ -198,7 +198,7 @@ main_signal_cb(evutil_socket_t sig, short what, void *arg)
 		shutdown_begin(s, sig == SIGINT ? "SIGINT" : "SIGTERM");
 		break;
 	case SIGHUP:
-		reload_run(s, NULL);
+		reload_run(s, NULL, 0);
 		break;
 	case SIGCHLD:
 		registry_reap(s);
@@ -239,9 +239,9 @@ sup_flush(struct sup *s)
 {
 	struct child *c;
 
-	TAILQ_FOREACH(c, &s->children, link)
-	if (c->ch != NULL)
-		channel_flush(c->ch);
+	TAILQ_FOREACH (c, &s->children, link)
+		if (c->ch != NULL)
+			channel_flush(c->ch);
 	peer_set_flush(&s->peers);
 }
 

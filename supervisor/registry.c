@@ -212,9 +212,9 @@ registry_attach(struct sup *s)
 		if (s->slots[i].restart == NULL)
 			return -1;
 	}
-	TAILQ_FOREACH(c, &s->children, link)
-	if (c->chfd >= 0 && registry_channel(s, c) != 0)
-		return -1;
+	TAILQ_FOREACH (c, &s->children, link)
+		if (c->chfd >= 0 && registry_channel(s, c) != 0)
+			return -1;
 	return 0;
 }
 
@@ -235,6 +235,7 @@ registry_send_config(struct sup *s, struct child *w)
 	mc.pipe_timeout_ms = s->conf.pipe_timeout_ms;
 	mc.log_level = (uint32_t)s->conf.log_level;
 	mc.nprograms = (uint32_t)s->conf.nprograms;
+	mc.generation = s->config_gen;
 	progs = malloc(MSG_TAIL_MAX);
 	len = progs == NULL
 	    ? -1
@@ -261,9 +262,9 @@ registry_find_pid(struct sup *s, pid_t pid)
 {
 	struct child *c;
 
-	TAILQ_FOREACH(c, &s->children, link)
-	if (c->pid == pid)
-		return c;
+	TAILQ_FOREACH (c, &s->children, link)
+		if (c->pid == pid)
+			return c;
 	return NULL;
 }
 
@@ -290,9 +291,9 @@ registry_count(struct sup *s, enum child_role role)
 	struct child *c;
 	unsigned n = 0;
 
-	TAILQ_FOREACH(c, &s->children, link)
-	if (c->role == role && (role != ROLE_PIPE || c->pid > 0))
-		n++;
+	TAILQ_FOREACH (c, &s->children, link)
+		if (c->role == role && (role != ROLE_PIPE || c->pid > 0))
+			n++;
 	return n;
 }
 
@@ -301,8 +302,7 @@ registry_kill_all(struct sup *s, int sig)
 {
 	struct child *c;
 
-	TAILQ_FOREACH(c, &s->children, link)
-	{
+	TAILQ_FOREACH (c, &s->children, link) {
 		if (c->role != ROLE_WORKER || c->state == CHILD_EXITED)
 			continue;
 		if (kill(c->pid, sig) == 0 && sig == SIGKILL)
@@ -420,6 +420,7 @@ registry_worker_exited(struct sup *s, struct child *c, int status)
 	if (sl->child == c)
 		sl->child = NULL;
 	registry_remove(s, c);
+	reload_check(s);
 	if (s->state == SUP_RUNNING || s->state == SUP_STARTING) {
 		tv = clock_tv(registry_backoff(sl, !(asked && clean)));
 		evtimer_add(sl->restart, &tv);
@@ -462,9 +463,10 @@ registry_pipe(struct sup *s, struct child *w, uint64_t req)
 {
 	struct child *c;
 
-	TAILQ_FOREACH(c, &s->children, link)
-	if (c->role == ROLE_PIPE && c->slot == w->slot && c->pipe_req == req)
-		return c;
+	TAILQ_FOREACH (c, &s->children, link)
+		if (c->role == ROLE_PIPE && c->slot == w->slot &&
+		    c->pipe_req == req)
+			return c;
 	return NULL;
 }
 
@@ -476,9 +478,9 @@ registry_pipe_acquire(struct sup *s, struct child *w, const struct msg *m)
 	struct child *c = NULL;
 	unsigned running = 0;
 
-	TAILQ_FOREACH(c, &s->children, link)
-	if (c->role == ROLE_PIPE)
-		running++;
+	TAILQ_FOREACH (c, &s->children, link)
+		if (c->role == ROLE_PIPE)
+			running++;
 	memset(&g, 0, sizeof(g));
 	g.req = m->u.pipe.req;
 	c = NULL;

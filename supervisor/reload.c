@@ -71,46 +71,78 @@ reload_load(struct sup *s, struct conf *nc, char *err, size_t len)
 	return 0;
 }
 
-void
-reload_run(struct sup *s, struct evbuffer *reply)
+/* Refuses a reload: the running configuration stays. */
+static int
+reload_refuse(struct sup *s, const char *why, char *reply, size_t len)
 {
-	char err[CONF_ERRLEN], restart[64], note[32];
+	log_warnx("reload refused: %s", why);
+	if (reply != NULL)
+		snprintf(reply, len, "-ERR %s\n", why);
+	notify_send(s, "READY=1");
+	return -1;
+}
+
+int
+reload_run(struct sup *s, char *reply, size_t len)
+{
+	char err[CONF_ERRLEN], restart[64], note[64];
 	struct conf nc;
 	struct child *w;
 
 	snprintf(note, sizeof(note), "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)clock_ms() * 1000ull);
 	notify_send(s, note);
-	if (reload_load(s, &nc, err, sizeof(err)) != 0) {
-		log_warnx("reload refused: %s", err);
-		if (reply != NULL)
-			evbuffer_add_printf(reply, "-ERR %s\n", err);
-		notify_send(s, "READY=1");
-		return;
-	}
+	if (s->state != SUP_RUNNING)
+		return reload_refuse(s, "the server is not running", reply,
+		    len);
+	if (reload_load(s, &nc, err, sizeof(err)) != 0)
+		return reload_refuse(s, err, reply, len);
 	reload_restart_only(s, &nc, restart, sizeof(restart));
 	if (reload_keep(s, &nc) != 0) {
 		conf_free(&nc);
-		log_warnx("reload refused: out of memory");
-		if (reply != NULL)
-			evbuffer_add_printf(reply, "-ERR out of memory\n");
-		notify_send(s, "READY=1");
-		return;
+		return reload_refuse(s, "out of memory", reply, len);
 	}
 	conf_free(&s->conf);
 	s->conf = nc;
 	log_set_level((enum log_level)s->conf.log_level);
-	TAILQ_FOREACH(w, &s->children, link)
-	if (w->role == ROLE_WORKER && w->ch != NULL && !w->finished)
-		registry_send_config(s, w);
-	if (restart[0] != '\0')
-		log_info("configuration reloaded from %s; need a restart:%s",
-		    s->conf.path, restart);
-	else
-		log_info("configuration reloaded from %s", s->conf.path);
+	s->config_gen++;
+	s->reloading = 1;
+	TAILQ_FOREACH (w, &s->children, link)
+		if (w->role == ROLE_WORKER && w->ch != NULL && !w->finished)
+			registry_send_config(s, w);
+	log_info("configuration read from %s%s%s", s->conf.path,
+	    restart[0] != '\0' ? "; needs a restart to change:" : "", restart);
 	if (reply != NULL)
-		evbuffer_add_printf(reply, "+OK reloaded%s%s\n",
+		snprintf(reply, len, "+OK reloaded%s%s\n",
 		    restart[0] != '\0' ? "; needs a restart to change:" : "",
 		    restart);
+	reload_check(s);
+	return 1;
+}
+
+void
+reload_configured(struct sup *s, struct child *w, uint32_t generation)
+{
+	w->config_acked = generation;
+	reload_check(s);
+}
+
+/* Complete once every worker that can still answer has the generation
+ * in force: only then READY=1 and the +OK of /reload. */
+void
+reload_check(struct sup *s)
+{
+	struct child *w;
+
+	if (!s->reloading)
+		return;
+	TAILQ_FOREACH (w, &s->children, link)
+		if (w->role == ROLE_WORKER && w->ch != NULL && !w->finished &&
+		    !w->killed && !channel_closed(w->ch) &&
+		    w->config_acked != s->config_gen)
+			return;
+	s->reloading = 0;
+	log_info("configuration in force in every worker");
 	notify_send(s, "READY=1");
+	control_reloaded(s);
 }

@@ -81,8 +81,7 @@ request_who(struct sup *s, const struct origin *from)
 	if (b == NULL)
 		return;
 	reply_printf(b, "+OK %zu clients", s->clients.count);
-	IDMAP_FOREACH(&s->clients, i)
-	{
+	IDMAP_FOREACH (&s->clients, i) {
 		const struct sup_client *c = s->clients.slots[i].obj;
 		if (c->timeout_ms == 0)
 			strcpy(tmo, "none");
@@ -116,14 +115,14 @@ request_ps(struct sup *s, const struct origin *from)
 			    "pid=%ld role=worker worker=%u clients=%u",
 			    (long)c->pid, c->slot, c->nclients);
 	}
-	TAILQ_FOREACH(c, &s->children, link)
-	if (c->role == ROLE_PIPE && c->pid > 0)
-		reply_dataf(b,
-		    "pid=%ld role=pipe name=%s client=%llu "
-		    "worker=%u age=%llu",
-		    (long)c->pid, c->name, (unsigned long long)c->client,
-		    c->slot,
-		    (unsigned long long)((now - c->started_ms) / 1000));
+	TAILQ_FOREACH (c, &s->children, link)
+		if (c->role == ROLE_PIPE && c->pid > 0)
+			reply_dataf(b,
+			    "pid=%ld role=pipe name=%s client=%llu "
+			    "worker=%u age=%llu",
+			    (long)c->pid, c->name,
+			    (unsigned long long)c->client, c->slot,
+			    (unsigned long long)((now - c->started_ms) / 1000));
 	reply_end(b);
 	request_reply(s, from, b);
 	evbuffer_free(b);
@@ -215,9 +214,9 @@ request_acted(struct sup *s, struct child *w, const struct msg_acted *a)
 {
 	struct pending *p;
 
-	TAILQ_FOREACH(p, &s->pendings, link)
-	if (p->sreq == a->sreq)
-		break;
+	TAILQ_FOREACH (p, &s->pendings, link)
+		if (p->sreq == a->sreq)
+			break;
 	if (p == NULL || p->slot != w->slot) {
 		log_errorx("worker %u: answer to unknown request %llu", w->slot,
 		    (unsigned long long)a->sreq);

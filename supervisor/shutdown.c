@@ -69,16 +69,16 @@ shutdown_check(struct sup *s)
 
 	if (s->state != SUP_DRAINING)
 		return;
-	TAILQ_FOREACH(w, &s->children, link)
-	if (w->role == ROLE_WORKER && w->ch != NULL && !w->drained &&
-	    !w->killed && !channel_closed(w->ch))
-		return;
+	TAILQ_FOREACH (w, &s->children, link)
+		if (w->role == ROLE_WORKER && w->ch != NULL && !w->drained &&
+		    !w->killed && !channel_closed(w->ch))
+			return;
 	s->state = SUP_FINISHING;
 	left = shutdown_left(s);
 	log_info("every worker has drained; closing the clients");
-	TAILQ_FOREACH(w, &s->children, link)
-	if (w->role == ROLE_WORKER)
-		shutdown_finish_worker(s, w, left);
+	TAILQ_FOREACH (w, &s->children, link)
+		if (w->role == ROLE_WORKER)
+			shutdown_finish_worker(s, w, left);
 	shutdown_worker_exited(s);
 }
 
@@ -99,8 +99,7 @@ shutdown_begin(struct sup *s, const char *why)
 	s->deadline = evtimer_new(s->base, shutdown_deadline_cb, s);
 	if (s->deadline == NULL || evtimer_add(s->deadline, &tv) != 0)
 		fatalx("cannot arm the shutdown timer");
-	TAILQ_FOREACH(w, &s->children, link)
-	{
+	TAILQ_FOREACH (w, &s->children, link) {
 		if (w->role != ROLE_WORKER || w->ch == NULL)
 			continue;
 		if (w->state == CHILD_SERVING || w->state == CHILD_STARTING)

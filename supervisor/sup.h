@@ -58,6 +58,7 @@ struct child {
 	unsigned drained : 1;  /* workers: MSG_DRAINED arrived */
 	unsigned finished : 1; /* workers: MSG_FINISH sent */
 	unsigned killed : 1;   /* SIGKILL sent by the supervisor */
+	uint32_t config_acked; /* workers: generation in force there */
 	uint64_t pipe_req;     /* pipes: the worker's pipe id */
 	uint64_t client;       /* pipes: requester */
 	char name[CONF_NAME_MAX]; /* pipes: program name */
@@ -164,6 +165,8 @@ struct sup {
 	struct idmap clients; /* struct sup_client, by id */
 	uint64_t last_id;
 	uint64_t messages;
+	uint32_t config_gen; /* of the configuration pushed last */
+	int reloading;	     /* a pushed generation is not in force yet */
 
 	TAILQ_HEAD(, pending) pendings;
 	uint64_t last_sreq;
@@ -266,6 +269,8 @@ void control_close(struct sup *s);
 void control_reply(struct sup *s, uint64_t ctl_id, struct evbuffer *text);
 void control_refuse(struct sup *s, int fd, const char *line);
 void control_pause(struct sup *s);
+/* The reload is in force: answer the /reload commands waiting for it. */
+void control_reloaded(struct sup *s);
 void control_resume(struct sup *s);
 
 /* shutdown.c */
@@ -281,6 +286,12 @@ void notify_ready(struct sup *s);
 void notify_close(struct sup *s);
 
 /* reload.c */
-void reload_run(struct sup *s, struct evbuffer *reply);
+/* Re-reads the configuration.  -1: refused, reply holds the -ERR line;
+ * 1: pushed to the workers, reply holds the +OK line to send once every
+ * worker has it in force (reload_check says when). */
+int reload_run(struct sup *s, char *reply, size_t len);
+void reload_configured(struct sup *s, struct child *w, uint32_t generation);
+/* A worker acknowledged or went away: is the reload complete? */
+void reload_check(struct sup *s);
 
 #endif

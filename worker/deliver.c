@@ -85,8 +85,7 @@ deliver_commit(struct worker *w)
 	w->batch_len = 0;
 	if (w->state != W_SERVING && w->state != W_DRAINING)
 		return;
-	IDMAP_FOREACH(&w->clients, i)
-	{
+	IDMAP_FOREACH (&w->clients, i) {
 		struct client *c = w->clients.slots[i].obj;
 		if (peer_outlen(c->p) + len > w->conf.max_output)
 			deliver_slow(w, c);

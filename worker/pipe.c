@@ -391,9 +391,9 @@ pipe_granted(struct worker *w, const struct msg_grant *g)
 	char err[160];
 	int r;
 
-	TAILQ_FOREACH(p, &w->pipes, link)
-	if (p->id == g->req && !p->granted)
-		break;
+	TAILQ_FOREACH (p, &w->pipes, link)
+		if (p->id == g->req && !p->granted)
+			break;
 	if (p == NULL)
 		return;
 	p->granted = 1;
@@ -491,9 +491,9 @@ pipe_reap(struct worker *w)
 				log_warn("waitpid");
 			break;
 		}
-		TAILQ_FOREACH(p, &w->pipes, link)
-		if (p->pid == pid)
-			break;
+		TAILQ_FOREACH (p, &w->pipes, link)
+			if (p->pid == pid)
+				break;
 		if (p == NULL) {
 			log_debug("reaped unknown process %ld", (long)pid);
 			continue;

@@ -33,8 +33,7 @@ worker_send(struct worker *w, unsigned type, const void *fixed,
 	if (!w->blocked && channel_blocked(w->ch)) {
 		/* The supervisor is behind: stop reading our clients. */
 		w->blocked = 1;
-		IDMAP_FOREACH(&w->clients, i)
-		{
+		IDMAP_FOREACH (&w->clients, i) {
 			struct client *c = w->clients.slots[i].obj;
 			peer_pause(c->p);
 		}
@@ -48,8 +47,8 @@ worker_unblock(struct channel *ch, void *arg)
 
 	(void)ch;
 	w->blocked = 0;
-	IDMAP_FOREACH(&w->clients, i)
-	client_maybe_resume(w->clients.slots[i].obj);
+	IDMAP_FOREACH (&w->clients, i)
+		client_maybe_resume(w->clients.slots[i].obj);
 }
 
 /* Exits once finishing and nothing is left: no client, no program. */
@@ -63,6 +62,7 @@ worker_check_done(struct worker *w)
 static void
 worker_config(struct worker *w, const struct msg *m)
 {
+	struct msg_configured done = {m->u.config.generation, 0};
 	struct conf c;
 
 	conf_defaults(&c);
@@ -74,8 +74,9 @@ worker_config(struct worker *w, const struct msg *m)
 	conf_free(&w->conf);
 	w->conf = c;
 	log_set_level((enum log_level)c.log_level);
-	IDMAP_FOREACH(&w->clients, i)
-	client_config(w->clients.slots[i].obj);
+	IDMAP_FOREACH (&w->clients, i)
+		client_config(w->clients.slots[i].obj);
+	worker_send(w, MSG_CONFIGURED, &done, NULL, 0);
 	if (w->state == W_STARTING) {
 		struct msg_hello h = {
 		    MSG_VERSION, w->num, (uint32_t)getpid(), 0};
@@ -142,8 +143,8 @@ worker_drain(struct worker *w)
 	if (w->state != W_SERVING)
 		return;
 	w->state = W_DRAINING;
-	IDMAP_FOREACH(&w->clients, i)
-	client_final_read(w->clients.slots[i].obj);
+	IDMAP_FOREACH (&w->clients, i)
+		client_final_read(w->clients.slots[i].obj);
 	worker_send(w, MSG_DRAINED, NULL, NULL, 0);
 }
 
@@ -155,8 +156,8 @@ worker_finish(struct worker *w, const struct msg_finish *f)
 
 	w->state = W_FINISHING;
 	w->finish_ms = f->ms > 0 ? f->ms : 1;
-	IDMAP_FOREACH(&w->clients, i)
-	client_end(w->clients.slots[i].obj, bye, sizeof(bye) - 1);
+	IDMAP_FOREACH (&w->clients, i)
+		client_end(w->clients.slots[i].obj, bye, sizeof(bye) - 1);
 	pipe_kill_all(w);
 	worker_check_done(w);
 }
