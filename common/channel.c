@@ -300,6 +300,10 @@ channel_send_one(struct channel *ch)
 		if (errno == EAGAIN || errno == EWOULDBLOCK ||
 		    errno == ENOBUFS || errno == EINTR)
 			return 0;
+		if (errno == EPIPE || errno == ECONNRESET) {
+			channel_fail(ch, NULL); /* the other process is gone */
+			return -1;
+		}
 		log_warn("channel: sendmsg");
 		channel_fail(ch, "send failed");
 		return -1;
@@ -439,6 +443,10 @@ channel_recv_one(struct channel *ch)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
+		if (errno == ECONNRESET) { /* it died with our data unread */
+			channel_fail(ch, NULL);
+			return -1;
+		}
 		log_warn("channel: recvmsg");
 		channel_fail(ch, "receive failed");
 		return -1;

@@ -362,7 +362,10 @@ registry_orphan_pipes(struct sup *s, unsigned slot)
 		next = TAILQ_NEXT(c, link);
 		if (c->role != ROLE_PIPE || c->slot != slot)
 			continue;
-		if (c->pid > 0 && kill(-c->pid, SIGKILL) == 0) {
+		/* Wait only for a leader that is our child now: the worker
+		 * may have reaped it already. */
+		if (c->pid > 0 && kill(-c->pid, SIGKILL) == 0 &&
+		    waitpid(c->pid, NULL, WNOHANG) == 0) {
 			c->state = CHILD_DRAINING; /* ours to reap now */
 			continue;
 		}

@@ -129,8 +129,9 @@ pipe_answer_line(struct pipe_run *p, const char *line)
 static void
 pipe_stop(struct pipe_run *p)
 {
-	if (p->pid > 0 && !p->exited && kill(-p->pid, SIGKILL) != 0 &&
-	    errno != ESRCH)
+	/* The group even when its leader has exited: what it left behind
+	 * may still hold the output open. */
+	if (p->pid > 0 && kill(-p->pid, SIGKILL) != 0 && errno != ESRCH)
 		log_warn("pipe %s: kill", p->name);
 	if (p->in_ev != NULL)
 		event_del(p->in_ev);
@@ -458,6 +459,10 @@ pipe_finish(struct pipe_run *p)
 
 	if (!p->exited || !p->eof)
 		return;
+	/* A program and whatever it started in its process group end
+	 * together: nothing it left running outlives its reply. */
+	if (kill(-p->pid, SIGKILL) != 0 && errno != ESRCH)
+		log_warn("pipe %s: kill", p->name);
 	/* The slot is released before the requester may send its next
 	 * command, so a /ps right after the reply no longer lists it. */
 	pipe_release(p);
@@ -530,9 +535,11 @@ pipe_kill_all(struct worker *w)
 		if (p->c != NULL)
 			p->c->pipe = NULL;
 		p->c = NULL;
-		if (p->pid > 0)
+		if (p->pid > 0) {
 			pipe_stop(p);
-		else
+			pipe_finish(p); /* done now if its exit was seen */
+		} else {
 			pipe_free(p);
+		}
 	}
 }
