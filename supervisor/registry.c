@@ -31,6 +31,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "reap.h"
 #include "sup.h"
 #include "worker.h"
 
@@ -439,17 +440,7 @@ registry_reap(struct sup *s)
 	int status;
 	pid_t pid;
 
-	for (;;) {
-		pid = waitpid(-1, &status, WNOHANG);
-		if (pid == 0)
-			break;
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != ECHILD)
-				log_warn("waitpid");
-			break;
-		}
+	while ((pid = reap_one(&status)) > 0) {
 		c = registry_find_pid(s, pid);
 		if (c == NULL)
 			log_debug("reaped process %ld", (long)pid);
@@ -533,10 +524,12 @@ registry_pipe_ended(struct sup *s, struct child *w, const struct msg_pipe *p)
 void
 registry_free(struct sup *s)
 {
-	struct child *c;
+	struct child *c, *next;
 
-	while ((c = TAILQ_FIRST(&s->children)) != NULL)
+	for (c = TAILQ_FIRST(&s->children); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
 		registry_remove(s, c);
+	}
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		if (s->slots[i].restart != NULL)
 			event_free(s->slots[i].restart);

@@ -30,6 +30,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "reap.h"
 #include "reply.h"
 #include "worker.h"
 
@@ -485,17 +486,7 @@ pipe_reap(struct worker *w)
 	int status;
 	pid_t pid;
 
-	for (;;) {
-		pid = waitpid(-1, &status, WNOHANG);
-		if (pid == 0)
-			break;
-		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != ECHILD)
-				log_warn("waitpid");
-			break;
-		}
+	while ((pid = reap_one(&status)) > 0) {
 		TAILQ_FOREACH (p, &w->pipes, link)
 			if (p->pid == pid)
 				break;
