@@ -36,7 +36,7 @@ void *idmap_remove(struct idmap *m, uint64_t id);
 /* for (size_t i = 0; i < m->len; i++) if (m->slots[i].obj) ... is the
  * iteration; IDMAP_FOREACH spells it. */
 #define IDMAP_FOREACH(m, i)                                                    \
-	for (size_t i = 0; i < (m)->len; i++)                                  \
+	for (size_t i = 0; (i) < (m)->len; (i)++)                              \
 		if ((m)->slots[i].obj != NULL)
 
 #endif

@@ -153,7 +153,7 @@ line_scan(struct line_reader *r, const char *p, size_t n, line_fn fn, void *arg,
 	return 0;
 }
 
-/* Makes buf hold exactly p[0..n); p may point into buf. */
+/* Makes buf hold exactly p[0..n); p does not point into buf. */
 static int
 line_keep(struct line_reader *r, const char *p, size_t n)
 {
@@ -161,11 +161,6 @@ line_keep(struct line_reader *r, const char *p, size_t n)
 		free(r->buf);
 		r->buf = NULL;
 		r->len = r->cap = 0;
-		return 0;
-	}
-	if (r->buf != NULL && p >= r->buf && p < r->buf + r->cap) {
-		memmove(r->buf, p, n);
-		r->len = n;
 		return 0;
 	}
 	r->len = 0;
@@ -181,8 +176,11 @@ line_reader_resume(struct line_reader *r, line_fn fn, void *arg)
 	if (r->len == 0)
 		return 0;
 	stop = line_scan(r, r->buf, r->len, fn, arg, &used);
-	if (line_keep(r, r->buf + used, r->len - used) != 0)
-		return -1;
+	r->len -= used;
+	if (r->len > 0)
+		memmove(r->buf, r->buf + used, r->len);
+	else
+		(void)line_keep(r, NULL, 0); /* idle: free the buffer */
 	return stop;
 }
 
@@ -257,7 +255,7 @@ line_append(struct line_reader *r, const char *data, size_t n)
 
 	if (n == 0)
 		return 0;
-	if (r->len + n > r->cap) {
+	if (r->buf == NULL || r->len + n > r->cap) {
 		cap = r->len + n < 256 ? 256 : r->len + n;
 		b = realloc(r->buf, cap);
 		if (b == NULL)

@@ -23,7 +23,7 @@ enum line_status {
 };
 
 /* Checks one line (without its line end). */
-enum line_status line_check(const char *s, size_t len);
+enum line_status line_check(const char *str, size_t len);
 
 /* What to tell a client about a refused line. */
 const char *line_status_text(enum line_status st);

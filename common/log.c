@@ -42,8 +42,17 @@ log_is_journal(void)
 	const char *js = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
 	struct stat st;
+	char *end;
 
-	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	if (js == NULL)
+		return 0;
+	errno = 0;
+	dev = strtoull(js, &end, 10);
+	if (end == js || *end != ':')
+		return 0;
+	js = end + 1;
+	ino = strtoull(js, &end, 10);
+	if (end == js || *end != '\0' || errno != 0 ||
 	    fstat(STDERR_FILENO, &st) != 0)
 		return 0;
 	return (unsigned long long)st.st_dev == dev &&
@@ -93,6 +102,9 @@ log_level_name(enum log_level level)
 	return log_names[level];
 }
 
+static void log_vemit(enum log_level level, int errnum, const char *fmt,
+    va_list ap) LOG_PRINTF(3, 0);
+
 /* Formats one line and writes it with a single write(2). */
 static void
 log_vemit(enum log_level level, int errnum, const char *fmt, va_list ap)
@@ -114,12 +126,13 @@ log_vemit(enum log_level level, int errnum, const char *fmt, va_list ap)
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (m < 0)
 		return;
-	n = (size_t)(n + m) >= sizeof(line) - 1 ? (int)sizeof(line) - 1 : n + m;
+	n = (size_t)n + (size_t)m >= sizeof(line) - 1 ? (int)sizeof(line) - 1
+	                                              : n + m;
 	if (errnum != 0) {
 		m = snprintf(line + n, sizeof(line) - (size_t)n, ": %s",
 		    strerror(errnum));
 		if (m > 0)
-			n = (size_t)(n + m) >= sizeof(line) - 1
+			n = (size_t)n + (size_t)m >= sizeof(line) - 1
 			    ? (int)sizeof(line) - 1
 			    : n + m;
 	}
@@ -203,9 +216,9 @@ log_bare(enum log_level level, const char *fmt, ...)
 	if (log_state.journal)
 		fprintf(stderr, "<%d>", log_prio[level]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	(void)vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	(void)fputc('\n', stderr);
 }
 
 static void

@@ -247,8 +247,11 @@ msg_config_program(struct conf_program *p, const char *rec, size_t reclen)
 		return -1;
 	memcpy(block, rec + len + 1, reclen - len - 1);
 	p->argc = 0;
-	for (w = block; *w != '\0'; w += strlen(w) + 1)
+	w = block; /* msg_check_config saw argv[0]: block is never dropped */
+	do {
 		p->argv[p->argc++] = w;
+		w += strlen(w) + 1;
+	} while (*w != '\0');
 	p->argv[p->argc] = NULL;
 	return 0;
 }

@@ -63,7 +63,7 @@ enum msg_type {
 	MSG_DRAINED,      /* w->s  (none): everything held has been sent */
 	MSG_FINISH,       /* s->w  msg_finish: say goodbye, close, exit */
 	MSG_RETIRE,       /* w->s  (none): I got SIGTERM, drain me */
-	MSG_CONFIGURED,   /* w->s  msg_configured: this MSG_CONFIG is in force */
+	MSG_CONFIGURED, /* w->s  msg_configured: this MSG_CONFIG is in force */
 	MSG_TYPE_MAX
 };
 

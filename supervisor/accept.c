@@ -27,7 +27,7 @@
 #define ACCEPT_BATCH    256 /* connections per callback, for fairness */
 #define ACCEPT_RETRY_MS 1000
 
-static void accept_cb(evutil_socket_t fd, short what, void *arg);
+static void accept_cb(evutil_socket_t lfd, short what, void *arg);
 
 static void
 accept_retry_cb(evutil_socket_t fd, short what, void *arg)

@@ -38,7 +38,7 @@ struct ctl_conn {
 	char reload[128]; /* the /reload reply, sent once it is in force */
 };
 
-static void control_accept_cb(evutil_socket_t fd, short what, void *arg);
+static void control_accept_cb(evutil_socket_t lfd, short what, void *arg);
 
 static int
 control_addr(const char *path, struct sockaddr_un *sun)

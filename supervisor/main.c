@@ -327,7 +327,7 @@ main(int argc, char **argv)
 	log_set_level((enum log_level)s->conf.log_level);
 	log_hook_libevent();
 	main_exe(s);
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	/* Orphaned pipe programs of a dead worker come to us to be reaped. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
 		log_warn("prctl(PR_SET_CHILD_SUBREAPER)");
@@ -341,8 +341,10 @@ main(int argc, char **argv)
 	idmap_init(&s->ctls);
 	s->ctl_fd = -1;
 	s->notify_fd = -1;
-	if (listen_open(s) != 0 || control_open(s) != 0)
+	if (listen_open(s) != 0 || control_open(s) != 0) {
+		conf_free(&s->conf); /* the only memory held so far */
 		exit(1);
+	}
 	if (registry_start(s) != 0)
 		exit(1);
 	main_events(s);

@@ -93,8 +93,8 @@ reload_run(struct sup *s, char *reply, size_t len)
 	    (unsigned long long)clock_ms() * 1000ull);
 	notify_send(s, note);
 	if (s->state != SUP_RUNNING)
-		return reload_refuse(s, "the server is not running", reply,
-		    len);
+		return reload_refuse(
+		    s, "the server is not running", reply, len);
 	if (reload_load(s, &nc, err, sizeof(err)) != 0)
 		return reload_refuse(s, err, reply, len);
 	reload_restart_only(s, &nc, restart, sizeof(restart));

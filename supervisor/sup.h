@@ -166,7 +166,7 @@ struct sup {
 	uint64_t last_id;
 	uint64_t messages;
 	uint32_t config_gen; /* of the configuration pushed last */
-	int reloading;	     /* a pushed generation is not in force yet */
+	int reloading;       /* a pushed generation is not in force yet */
 
 	TAILQ_HEAD(, pending) pendings;
 	uint64_t last_sreq;
@@ -266,7 +266,7 @@ void request_free(struct sup *s);
 int control_open(struct sup *s);
 int control_attach(struct sup *s);
 void control_close(struct sup *s);
-void control_reply(struct sup *s, uint64_t ctl_id, struct evbuffer *text);
+void control_reply(struct sup *s, uint64_t id, struct evbuffer *text);
 void control_refuse(struct sup *s, int fd, const char *line);
 void control_pause(struct sup *s);
 /* The reload is in force: answer the /reload commands waiting for it. */

@@ -330,7 +330,7 @@ worker_main(int argc, char **argv)
 	log_init("worker", LOG_INFO);
 	worker_args(w, argc, argv);
 	log_hook_libevent();
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	conf_defaults(&w->conf);
 	idmap_init(&w->clients);
 	TAILQ_INIT(&w->pipes);

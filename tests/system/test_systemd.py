@@ -319,14 +319,6 @@ class UnitFileTest(unittest.TestCase):
         found, without a single warning about them."""
         self.verify(self.service, self.socket)
 
-    def test_verify_installed_units(self):
-        """With CHATD_UNITDIR (installcheck), the installed units verify."""
-        unitdir = os.environ.get("CHATD_UNITDIR")
-        if not unitdir:
-            self.skipTest("CHATD_UNITDIR is not set")
-        self.verify(os.path.join(unitdir, "chatd.service"),
-                    os.path.join(unitdir, "chatd.socket"))
-
     def test_verify_notices_a_missing_binary(self):
         """The check is real: a unit naming a missing chatd fails."""
         with open(self.service) as f:

@@ -36,8 +36,7 @@ walk(const struct idmap *m, uint64_t *ids, size_t max)
 	size_t n = 0;
 	uint64_t last = 0;
 
-	IDMAP_FOREACH(m, i)
-	{
+	IDMAP_FOREACH (m, i) {
 		assert_true(n == 0 || m->slots[i].id > last);
 		last = m->slots[i].id;
 		assert_ptr_equal(m->slots[i].obj, obj(last));
@@ -149,8 +148,7 @@ remove_during_iteration(void **state)
 	idmap_init(&m);
 	for (uint64_t id = 1; id <= 100; id++)
 		assert_int_equal(idmap_add(&m, id, obj(id)), 0);
-	IDMAP_FOREACH(&m, i)
-	{
+	IDMAP_FOREACH (&m, i) {
 		uint64_t id = m.slots[i].id;
 		seen++;
 		assert_ptr_equal(idmap_remove(&m, id), obj(id));
