@@ -32,7 +32,7 @@
 #define COORD_SETUP_S   30.0 /* to fork, to report READY, to finish */
 
 /* Ends the run; the first text is the one reported. */
-static void
+__attribute__((format(printf, 2, 0))) static void
 coord_vnote(struct coord *c, const char *fmt, va_list ap)
 {
 	c->aborted = 1;
@@ -309,9 +309,13 @@ coord_step(struct coord *c, uint64_t deadline)
 static int
 coord_all(const struct coord *c, size_t field)
 {
-	for (unsigned i = 0; i < c->nch; i++)
-		if (!*(const int *)((const char *)&c->ch[i] + field))
+	int set;
+
+	for (unsigned i = 0; i < c->nch; i++) {
+		memcpy(&set, (const char *)&c->ch[i] + field, sizeof(set));
+		if (!set)
 			return 0;
+	}
 	return 1;
 }
 

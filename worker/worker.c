@@ -309,16 +309,22 @@ worker_free(struct worker *w)
 	libevent_global_shutdown();
 }
 
-/* Once per loop iteration: chat lines to clients, then every write - the
- * supervisor's first, so that whatever a client learns from us, the
- * supervisor has been told before (a /ps right after a /pipe reply does
- * not list the program). */
+/*
+ * Once per loop iteration, everything queued goes out.  The supervisor's
+ * channel first: the lines our clients said travel on while we write to
+ * the clients (a broadcast to many clients takes a while), and whatever a
+ * client learns from us the supervisor has been told before (a /ps right
+ * after a /pipe reply does not list the program).  Then the chat lines,
+ * then the other client output - which can queue more for the supervisor
+ * (a kick is answered once the last line is out): the channel again.
+ */
 static void
 worker_flush(struct worker *w)
 {
-	deliver_commit(w);
 	channel_flush(w->ch);
+	deliver_commit(w);
 	peer_set_flush(&w->peers);
+	channel_flush(w->ch);
 }
 
 int

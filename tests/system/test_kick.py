@@ -1,9 +1,10 @@
 """/kick ID (guarantee 3): synchronous, across workers, from the control
 socket, and with a lingering close."""
 
+import time
 import unittest
 
-from harness import ChatdTestCase
+from harness import ChatdTestCase, T
 from cmdutil import conf, sync, who
 
 
@@ -33,6 +34,18 @@ class KickTest(ChatdTestCase):
         for x in (a, c):
             x.expect_chat(c, "still here")
         self.assertEqual(sorted(who(srv.ctl)), [a.id, c.id])
+
+    def test_answer_does_not_wait_for_the_victim_to_close(self):
+        """The +OK goes as soon as the victim's last line is out, not when
+        the victim closes its end (it may never: a lingering close waits
+        a second for it).  B here keeps its socket open."""
+        srv = self.start_server(workers=1)
+        a, b = srv.connect_many(2)
+        started = time.monotonic()
+        a.say("/kick %d" % b.id)
+        a.expect_line("+OK kicked %d" % b.id, timeout=0.5)
+        self.assertLess(time.monotonic() - started, T(0.5))
+        self.assertEqual(b.readline(), "* kicked by %d" % a.id)
 
     def test_kick_self(self):
         """'/kick MYID': '* kicked by MYID' then EOF, and no +OK."""
