@@ -303,6 +303,7 @@ worker_free(struct worker *w)
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		if (*evs[i] != NULL)
 			event_free(*evs[i]);
+	deliver_free(w);
 	free(w->batch);
 	conf_free(&w->conf);
 	event_base_free(w->base);
@@ -322,9 +323,25 @@ static void
 worker_flush(struct worker *w)
 {
 	channel_flush(w->ch);
-	deliver_commit(w);
+	deliver_flush(w);
 	peer_set_flush(&w->peers);
 	channel_flush(w->ch);
+}
+
+/* Our event base, with timers precise below the millisecond: the spacing
+ * of delivery rounds (deliver.c) is often a fraction of one. */
+static struct event_base *
+worker_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL ||
+	    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) != 0)
+		fatalx("event_config failed");
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
 }
 
 int
@@ -340,7 +357,7 @@ worker_main(int argc, char **argv)
 	conf_defaults(&w->conf);
 	idmap_init(&w->clients);
 	TAILQ_INIT(&w->pipes);
-	w->base = event_base_new();
+	w->base = worker_base();
 	if (w->base == NULL)
 		fatalx("event_base_new failed");
 	peer_set_init(&w->peers, w->base);

@@ -55,7 +55,10 @@ struct worker {
 
 	char *batch; /* formatted chat lines not yet given to clients */
 	size_t batch_len, batch_cap;
-	uint64_t drops; /* clients dropped as slow consumers */
+	uint64_t drops;            /* clients dropped as slow consumers */
+	uint64_t round_end_us;     /* when the last delivery round ended */
+	uint64_t round_cost_us;    /* and how long it took */
+	struct event *round_timer; /* a deferred round */
 
 	struct pipe_list pipes;
 	unsigned npipes;
@@ -109,7 +112,13 @@ void client_config(struct client *c);
 
 /* deliver.c */
 void deliver_add(struct worker *w, uint64_t from, const char *text, size_t len);
+/* Writes the batch to every client now (ordering: before any other
+ * message from the supervisor is handled). */
 void deliver_commit(struct worker *w);
+/* The end of a loop iteration: a round now, or a little later if the last
+ * one has only just ended (see deliver.c). */
+void deliver_flush(struct worker *w);
+void deliver_free(struct worker *w);
 
 /* commands.c */
 /* Handles one valid, non-empty line; returns 1 if the client must wait
