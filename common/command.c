@@ -104,6 +104,48 @@ command_ms_arg(const char *w, size_t wl, uint32_t *ms)
 	return conf_parse_ms(buf, COMMAND_TIMEOUT_MAX_MS, ms);
 }
 
+static int
+command_usage(const struct command_def *d, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "usage: %s", d->usage);
+	return -1;
+}
+
+/* /kick ID, /timeout ID SECONDS. */
+static int
+command_target(const struct command_def *d, const char **s, const char *end,
+    struct command *c, char *err, size_t errlen)
+{
+	const char *w;
+	size_t wl;
+
+	if (!command_word(s, end, &w, &wl) ||
+	    command_id_arg(w, wl, &c->target) != 0) {
+		snprintf(err, errlen, "bad client id (usage: %s)", d->usage);
+		return -1;
+	}
+	if (d->id == CMD_TIMEOUT &&
+	    (!command_word(s, end, &w, &wl) ||
+	        command_ms_arg(w, wl, &c->ms) != 0)) {
+		snprintf(err, errlen,
+		    "bad SECONDS: want 0 to 86400 with up to 3 decimals "
+		    "(usage: %s)",
+		    d->usage);
+		return -1;
+	}
+	return 0;
+}
+
+/* TEXT is everything after the one space that follows the last word. */
+static void
+command_text(const char *s, const char *end, struct command *c)
+{
+	if (s < end)
+		s++;
+	c->text = s;
+	c->textlen = (size_t)(end - s);
+}
+
 /* Parses the arguments after the command word; rest is [s, end). */
 static int
 command_args(const struct command_def *d, const char *s, const char *end,
@@ -115,52 +157,22 @@ command_args(const struct command_def *d, const char *s, const char *end,
 	switch (d->id) {
 	case CMD_KICK:
 	case CMD_TIMEOUT:
-		if (!command_word(&s, end, &w, &wl) ||
-		    command_id_arg(w, wl, &c->target) != 0) {
-			snprintf(
-			    err, errlen, "bad client id (usage: %s)", d->usage);
+		if (command_target(d, &s, end, c, err, errlen) != 0)
 			return -1;
-		}
-		if (d->id == CMD_TIMEOUT &&
-		    (!command_word(&s, end, &w, &wl) ||
-		        command_ms_arg(w, wl, &c->ms) != 0)) {
-			snprintf(err, errlen,
-			    "bad SECONDS: want 0 to 86400 with up to 3 "
-			    "decimals (usage: %s)",
-			    d->usage);
-			return -1;
-		}
 		break;
 	case CMD_PIPE:
-		if (!command_word(&s, end, &w, &wl)) {
-			snprintf(err, errlen, "usage: %s", d->usage);
-			return -1;
-		}
-		c->name = w;
-		c->namelen = wl;
-		/* TEXT is everything after the one space after NAME. */
-		if (s < end)
-			s++;
-		c->text = s;
-		c->textlen = (size_t)(end - s);
+		if (!command_word(&s, end, &c->name, &c->namelen))
+			return command_usage(d, err, errlen);
+		command_text(s, end, c);
 		return 0;
 	case CMD_SAY:
-		if (s < end)
-			s++;
-		c->text = s;
-		c->textlen = (size_t)(end - s);
-		if (c->textlen == 0) {
-			snprintf(err, errlen, "usage: %s", d->usage);
-			return -1;
-		}
-		return 0;
+		command_text(s, end, c);
+		return c->textlen == 0 ? command_usage(d, err, errlen) : 0;
 	default:
 		break;
 	}
-	if (command_word(&s, end, &w, &wl)) {
-		snprintf(err, errlen, "usage: %s", d->usage);
-		return -1;
-	}
+	if (command_word(&s, end, &w, &wl))
+		return command_usage(d, err, errlen);
 	return 0;
 }
 

@@ -54,6 +54,26 @@ main_help(void)
 	    SYSCONFDIR "/chatd.conf");
 }
 
+/* -w: "auto" (0) or 1 to CONF_WORKERS_MAX; exits 2 otherwise. */
+static long
+main_workers_arg(const char *arg)
+{
+	char *end;
+	long n;
+
+	if (strcmp(arg, "auto") == 0)
+		return 0;
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno != 0 || *end != '\0' || end == arg || n < 1 ||
+	    n > CONF_WORKERS_MAX) {
+		fprintf(stderr, "chatd: -w: want auto or 1 to %d\n",
+		    CONF_WORKERS_MAX);
+		exit(EX_USAGE_STATUS);
+	}
+	return n;
+}
+
 /* Parses the command line into s->opts; exits on -h, -V and errors. */
 static void
 main_options(struct sup *s, int argc, char **argv)
@@ -68,7 +88,6 @@ main_options(struct sup *s, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	char *end;
 	int c;
 
 	s->opts.workers = -1;
@@ -87,20 +106,7 @@ main_options(struct sup *s, int argc, char **argv)
 			s->opts.listen[s->opts.nlisten++] = optarg;
 			break;
 		case 'w':
-			if (strcmp(optarg, "auto") == 0) {
-				s->opts.workers = 0;
-				break;
-			}
-			errno = 0;
-			s->opts.workers = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || end == optarg ||
-			    s->opts.workers < 1 ||
-			    s->opts.workers > CONF_WORKERS_MAX) {
-				fprintf(stderr,
-				    "chatd: -w: want auto or 1 to %d\n",
-				    CONF_WORKERS_MAX);
-				exit(EX_USAGE_STATUS);
-			}
+			s->opts.workers = main_workers_arg(optarg);
 			break;
 		case 's':
 			s->opts.socket = optarg;
