@@ -50,7 +50,7 @@ shutdown_left(const struct sup *s)
 }
 
 static void
-shutdown_finish_worker(struct sup *s, struct child *w, uint32_t ms)
+shutdown_finish_worker(struct child *w, uint32_t ms)
 {
 	struct msg_finish f = {ms, 0};
 
@@ -78,7 +78,7 @@ shutdown_check(struct sup *s)
 	log_info("every worker has drained; closing the clients");
 	TAILQ_FOREACH (w, &s->children, link)
 		if (w->role == ROLE_WORKER)
-			shutdown_finish_worker(s, w, left);
+			shutdown_finish_worker(w, left);
 	shutdown_worker_exited(s);
 }
 
@@ -125,7 +125,7 @@ shutdown_drained(struct sup *s, struct child *w)
 {
 	w->drained = 1;
 	if (s->state == SUP_RUNNING)
-		shutdown_finish_worker(s, w, s->conf.shutdown_ms);
+		shutdown_finish_worker(w, s->conf.shutdown_ms);
 	else
 		shutdown_check(s);
 }
