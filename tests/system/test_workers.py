@@ -7,9 +7,10 @@ the workers' /proc/PID/fd links.
 """
 
 import signal
+import time
 import unittest
 
-from harness import (ChatdTestCase, Client, children, fd_count, parse_kv,
+from harness import (ChatdTestCase, Client, T, children, fd_count, parse_kv,
                      wait_exited)
 
 
@@ -117,6 +118,32 @@ class WorkerDeathTest(ChatdTestCase):
     def test_worker_killed_by_sigkill_is_replaced(self):
         """A worker killed by SIGKILL is reaped and replaced by a new one."""
         self.replaced_after(signal.SIGKILL, [])
+
+
+class BackoffTest(ChatdTestCase):
+
+    def test_repeated_crashes_back_off(self):
+        """A worker that keeps dying soon after it starts is restarted
+        later each time (100, 200, 400 ms ...), not in a tight loop.  The
+        replacement's existence is proved by a welcome: a client that
+        connects while no worker serves waits in the backlog until one
+        does."""
+        srv = self.start_server(workers=1, strict_log=False)
+        gaps = []
+        for _ in range(3):
+            worker = srv.worker_procs()[0]
+            started = time.monotonic()
+            worker.signal(signal.SIGKILL)
+            self.assertTrue(worker.exited(T(5)), "worker did not die")
+            c = srv.connect(welcome=False)
+            c.read_welcome()
+            gaps.append(time.monotonic() - started)
+            c.close()
+        self.assertGreaterEqual(gaps[0], 0.1, gaps)
+        self.assertGreaterEqual(gaps[2], 0.4, gaps)
+        self.assertGreater(gaps[2], gaps[0] + 0.15, gaps)
+        log = srv.stderr()
+        self.assertEqual(log.count("killed by signal 9"), 3, log)
 
 
 class SupervisorDeathTest(ChatdTestCase):
