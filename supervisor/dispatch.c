@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sup.h"
 
@@ -26,17 +27,45 @@ dispatch_violation(struct sup *s, struct child *w, const struct msg *m)
 	channel_pause(w->ch);
 }
 
+#define DISPATCH_STALL_MS 5000
+
+/* A worker whose channel stayed full that long has stopped reading it (it
+ * is stopped or stuck): it holds everybody back, so it is killed, and
+ * replaced like any worker that dies. */
+static void
+dispatch_stall_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sup *s = arg;
+	struct child *c;
+
+	(void)fd;
+	(void)what;
+	TAILQ_FOREACH (c, &s->children, link) {
+		if (c->ch == NULL || c->killed || channel_closed(c->ch) ||
+		    !channel_blocked(c->ch))
+			continue;
+		log_warnx("worker %u (pid %ld) has not read its channel for "
+		          "%d s; stopping it",
+		    c->slot, (long)c->pid, DISPATCH_STALL_MS / 1000);
+		if (kill(c->pid, SIGKILL) == 0)
+			c->killed = 1;
+	}
+}
+
 /* While any worker's queue is over its high-water mark the supervisor
  * stops reading chat lines from all workers, which in turn stop reading
- * their clients: back-pressure from the slowest worker to the senders. */
+ * their clients: back-pressure from the slowest worker to the senders,
+ * bounded by DISPATCH_STALL_MS. */
 void
 dispatch_flow(struct sup *s)
 {
+	struct timeval tv = clock_tv(DISPATCH_STALL_MS);
 	int blocked = 0;
 	struct child *c;
 
 	TAILQ_FOREACH (c, &s->children, link)
-		if (c->ch != NULL && channel_blocked(c->ch))
+		if (c->ch != NULL && !c->killed && !channel_closed(c->ch) &&
+		    channel_blocked(c->ch))
 			blocked = 1;
 	TAILQ_FOREACH (c, &s->children, link) {
 		if (c->ch == NULL || c->killed)
@@ -46,6 +75,14 @@ dispatch_flow(struct sup *s)
 		else
 			channel_resume(c->ch);
 	}
+	if (s->stall == NULL)
+		s->stall = evtimer_new(s->base, dispatch_stall_cb, s);
+	if (s->stall == NULL)
+		return;
+	if (!blocked)
+		evtimer_del(s->stall);
+	else if (!evtimer_pending(s->stall, NULL))
+		evtimer_add(s->stall, &tv);
 }
 
 static void
@@ -128,8 +165,10 @@ dispatch_close(struct channel *ch, const char *why, void *arg)
 		log_errorx("worker %u (pid %ld): channel failed: %s", w->slot,
 		    (long)w->pid, why);
 	/* The worker is gone or going; its SIGCHLD does the rest.  It gets
-	 * no new client from now on (registry_least_loaded). */
+	 * no new client from now on (registry_least_loaded), and it holds
+	 * nobody back any more. */
 	channel_unsent(ch, dispatch_reroute, w);
+	dispatch_flow(w->sup);
 }
 
 static void

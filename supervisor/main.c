@@ -255,7 +255,8 @@ static void
 main_free(struct sup *s)
 {
 	struct event **evs[] = {&s->sig_int, &s->sig_term, &s->sig_hup,
-	    &s->sig_chld, &s->deadline, &s->watchdog, &s->accept_retry};
+	    &s->sig_chld, &s->deadline, &s->watchdog, &s->accept_retry,
+	    &s->stall};
 
 	control_close(s);
 	listen_close(s);

@@ -182,6 +182,7 @@ struct sup {
 	struct event *deadline; /* shutdown_timeout */
 	uint64_t deadline_ms;
 	struct event *watchdog;
+	struct event *stall; /* a worker that stopped reading its channel */
 	int notify_fd;
 	char notify_path[108];
 	uint64_t watchdog_ms;

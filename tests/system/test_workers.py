@@ -146,6 +146,35 @@ class BackoffTest(ChatdTestCase):
         self.assertEqual(log.count("killed by signal 9"), 3, log)
 
 
+class StuckWorkerTest(ChatdTestCase):
+
+    def test_a_stopped_worker_is_replaced_and_the_others_go_on(self):
+        """A worker that stops reading its channel (SIGSTOP) holds the
+        chat back only for a while: once its queue has stayed full for 5 s
+        it is killed and replaced, and the clients of the other worker
+        chat again."""
+        srv = self.start_server(workers=2, strict_log=False,
+                                chatd_conf="max_output = 67108864\n")
+        a, b = srv.connect_many(2)
+        groups = srv.by_worker([a, b])
+        self.assertEqual(len(groups), 2, "a and b share a worker")
+        stuck = srv.worker_of(b)
+        proc = [w for w in srv.worker_procs() if w.pid == stuck][0]
+        proc.signal(signal.SIGSTOP)
+        self.addCleanup(proc.signal, signal.SIGCONT)
+        # 16 MB of chat: more than the stopped worker's channel holds
+        # (its socket buffer and the supervisor's 8 MiB queue), so the
+        # supervisor stops reading; the marker comes back only once the
+        # stopped worker has been replaced.
+        data = (("x" * 1000 + "\n") * 16384 + "marker\n").encode()
+        a.pump(data, "%d marker" % a.id, timeout=T(30))
+        self.assertTrue(proc.exited(T(5)), "stopped worker not killed")
+        c = srv.connect()
+        c.say("after")
+        c.expect_chat(c, "after")
+        self.assertIn("has not read its channel", srv.stderr())
+
+
 class SupervisorDeathTest(ChatdTestCase):
 
     def test_workers_exit_within_2s_of_supervisor_sigkill(self):
