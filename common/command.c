@@ -217,6 +217,16 @@ command_parse(const char *line, size_t len, enum command_where where,
 	return -1;
 }
 
+size_t
+command_refusal(char *buf, size_t len, const char *err)
+{
+	int n = snprintf(buf, len, "-ERR %s\n", err);
+
+	if (n < 0)
+		return 0;
+	return (size_t)n < len ? (size_t)n : len - 1;
+}
+
 void
 command_format_ms(uint32_t ms, char *buf, size_t len)
 {

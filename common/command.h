@@ -48,6 +48,10 @@ enum command_where {
 int command_parse(const char *line, size_t len, enum command_where where,
     struct command *c, char *err, size_t errlen);
 
+/* The reply to a refused command line, "-ERR " err "\n", into buf;
+ * returns its length. */
+size_t command_refusal(char *buf, size_t len, const char *err);
+
 /* "0.25" for 250 ms, "3" for 3000: the shortest form that parses back. */
 void command_format_ms(uint32_t ms, char *buf, size_t len);
 

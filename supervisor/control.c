@@ -294,12 +294,12 @@ control_line(
     struct peer *p, enum line_status st, const char *l, size_t len, void *arg)
 {
 	struct ctl_conn *c = arg;
+	char err[192], line[208];
 	struct command cmd;
-	char err[256];
 
 	if (st != LINE_OK) {
-		snprintf(err, sizeof(err), "-ERR %s\n", line_status_text(st));
-		peer_write(p, err, strlen(err));
+		peer_write(p, line,
+		    command_refusal(line, sizeof(line), line_status_text(st)));
 		return 0;
 	}
 	if (len == 0)
@@ -310,11 +310,9 @@ control_line(
 		peer_write(p, e, sizeof(e) - 1);
 		return 0;
 	}
-	if (command_parse(
-	        l, len, COMMAND_CONTROL, &cmd, err + 5, sizeof(err) - 6) != 0) {
-		memcpy(err, "-ERR ", 5);
-		strcat(err, "\n");
-		peer_write(p, err, strlen(err));
+	if (command_parse(l, len, COMMAND_CONTROL, &cmd, err, sizeof(err)) !=
+	    0) {
+		peer_write(p, line, command_refusal(line, sizeof(line), err));
 		return 0;
 	}
 	return control_command(c->sup, c, &cmd);

@@ -70,14 +70,12 @@ commands_quit(struct client *c)
 int
 commands_run(struct client *c, const char *line, size_t len)
 {
+	char err[160], reply[176];
 	struct command x;
-	char err[192];
 
-	if (command_parse(
-	        line, len, COMMAND_CHAT, &x, err + 5, sizeof(err) - 6) != 0) {
-		memcpy(err, "-ERR ", 5);
-		strcat(err, "\n");
-		client_write(c, err, strlen(err));
+	if (command_parse(line, len, COMMAND_CHAT, &x, err, sizeof(err)) != 0) {
+		client_write(
+		    c, reply, command_refusal(reply, sizeof(reply), err));
 		return 0;
 	}
 	switch (x.id) {
