@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,21 @@ line_status_text(enum line_status st)
 		return "control character in line";
 	}
 	return "bad line";
+}
+
+size_t
+line_refusal(char *buf, size_t len, enum line_status st, size_t max)
+{
+	int n;
+
+	if (st == LINE_TOO_LONG)
+		n = snprintf(
+		    buf, len, "-ERR line too long (max %zu bytes)\n", max);
+	else
+		n = snprintf(buf, len, "-ERR %s\n", line_status_text(st));
+	if (n < 0)
+		return 0;
+	return (size_t)n < len ? (size_t)n : len - 1;
 }
 
 void

@@ -28,6 +28,10 @@ enum line_status line_check(const char *str, size_t len);
 /* What to tell a client about a refused line. */
 const char *line_status_text(enum line_status st);
 
+/* The whole reply to a refused line ("-ERR line too long (max N bytes)\n",
+ * "-ERR invalid UTF-8\n", ...) into buf; returns its length. */
+size_t line_refusal(char *buf, size_t len, enum line_status st, size_t max);
+
 /*
  * Called for each line: st is LINE_OK (s, len hold the line, possibly
  * empty) or why it was refused.  Return 0 to go on, 1 to stop after this

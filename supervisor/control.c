@@ -299,7 +299,7 @@ control_line(
 
 	if (st != LINE_OK) {
 		peer_write(p, line,
-		    command_refusal(line, sizeof(line), line_status_text(st)));
+		    line_refusal(line, sizeof(line), st, CONTROL_LINE_MAX));
 		return 0;
 	}
 	if (len == 0)

@@ -214,12 +214,8 @@ client_refused(struct client *c, enum line_status st)
 {
 	char err[96];
 
-	if (st == LINE_TOO_LONG)
-		snprintf(err, sizeof(err),
-		    "-ERR line too long (max %u bytes)\n", c->w->conf.max_line);
-	else
-		snprintf(err, sizeof(err), "-ERR %s\n", line_status_text(st));
-	client_write(c, err, strlen(err));
+	client_write(
+	    c, err, line_refusal(err, sizeof(err), st, c->w->conf.max_line));
 }
 
 /* Shutdown, phase 1: chat lines still go out, commands do not run. */
